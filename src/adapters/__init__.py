@@ -1,0 +1,1 @@
+"""Adapters: one package per technology, fitting the application's ports."""

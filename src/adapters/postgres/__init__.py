@@ -1,0 +1,1 @@
+"""PostgreSQL adapters: schema, engine, repositories, unit of work, embedded server."""

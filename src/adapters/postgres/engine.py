@@ -1,0 +1,79 @@
+"""The async engine and a cheap health probe; built by the container, never at import."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from adapters.postgres.url import sync_url
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSettings:
+    size: int = 10
+    max_overflow: int = 10
+    timeout_seconds: float = 5.0
+    connect_timeout_seconds: int = 3
+    statement_timeout_ms: int = 15_000
+
+
+def build_engine(url: str, pool: PoolSettings, application_name: str = "mdp") -> AsyncEngine:
+    return create_async_engine(
+        sync_url(url),
+        pool_pre_ping=True,
+        pool_size=pool.size,
+        max_overflow=pool.max_overflow,
+        pool_timeout=pool.timeout_seconds,
+        pool_recycle=1800,
+        connect_args={
+            "connect_timeout": pool.connect_timeout_seconds,
+            "application_name": application_name,
+            "options": f"-c statement_timeout={pool.statement_timeout_ms} -c timezone=UTC",
+        },
+    )
+
+
+async def engine_resource(url: str, pool: PoolSettings, application_name: str) -> AsyncIterator[AsyncEngine]:
+    """Container resource: the engine lives from startup to shutdown, then the pool closes."""
+    engine = build_engine(url, pool, application_name)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseHealth:
+    healthy: bool
+    latency_ms: float | None
+    error: str | None
+
+
+class PostgresHealthProbe:
+    """Runs `SELECT 1` under a hard deadline: a hung server reads as unhealthy, never as a hang."""
+
+    def __init__(self, engine: AsyncEngine, timeout_seconds: float = 1.0) -> None:
+        self._engine = engine
+        self._timeout = timeout_seconds
+
+    async def check(self) -> DatabaseHealth:
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self._timeout):
+                async with self._engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+        except TimeoutError:
+            return DatabaseHealth(False, None, f"no answer within {self._timeout:g}s")
+        except Exception as error:  # any driver or pool failure means "not healthy"
+            return DatabaseHealth(False, None, f"{type(error).__name__}: {_first_line(error)}")
+        return DatabaseHealth(True, round((time.perf_counter() - started) * 1000, 3), None)
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else ""

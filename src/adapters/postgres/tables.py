@@ -1,0 +1,100 @@
+"""The schema as SQLAlchemy Core tables; alembic migrations are the source of truth and must agree."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Double,
+    ForeignKey,
+    Identity,
+    Integer,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    Table,
+    Text,
+    func,
+)
+
+PRICE = Numeric(18, 2)
+
+metadata = MetaData(
+    naming_convention={
+        "pk": "pk_%(table_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+    }
+)
+
+symbols = Table(
+    "symbols",
+    metadata,
+    Column("symbol", Text, primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Partitioned by day on ts (see migrations); the primary key leads with
+# (symbol, ts) so it is also the index for "one symbol, a time range, in order".
+trades = Table(
+    "trades",
+    metadata,
+    Column("id", BigInteger, Identity(), nullable=False),
+    Column("symbol", Text, ForeignKey("symbols.symbol"), nullable=False),
+    Column("ts", DateTime(timezone=True), nullable=False),
+    Column("price", PRICE, nullable=False),
+    Column("volume", BigInteger, nullable=False),
+    PrimaryKeyConstraint("symbol", "ts", "id"),
+    CheckConstraint("price > 0", name="price_positive"),
+    CheckConstraint("volume > 0", name="volume_positive"),
+    postgresql_partition_by="RANGE (ts)",
+)
+
+candles = Table(
+    "candles",
+    metadata,
+    Column("symbol", Text, ForeignKey("symbols.symbol"), nullable=False),
+    Column("interval", Text, nullable=False),
+    Column("bucket_start", DateTime(timezone=True), nullable=False),
+    Column("open", PRICE, nullable=False),
+    Column("high", PRICE, nullable=False),
+    Column("low", PRICE, nullable=False),
+    Column("close", PRICE, nullable=False),
+    Column("volume", BigInteger, nullable=False),
+    Column("trade_count", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("symbol", "interval", "bucket_start"),
+    CheckConstraint("low <= least(open, close) AND high >= greatest(open, close)", name="ohlc_ordered"),
+    CheckConstraint("volume > 0 AND trade_count > 0", name="counts_positive"),
+)
+
+ingestion_heartbeat = Table(
+    "ingestion_heartbeat",
+    metadata,
+    Column("source", Text, primary_key=True),
+    Column("beat_at", DateTime(timezone=True), nullable=False),
+    Column("last_trade_at", DateTime(timezone=True)),
+    Column("batches_committed", BigInteger, nullable=False),
+    Column("trades_ingested", BigInteger, nullable=False),
+    Column("last_batch_trades", Integer, nullable=False),
+    Column("last_batch_duration_ms", Double, nullable=False),
+    Column("failed_attempts", BigInteger, nullable=False),
+    Column("last_error", Text),
+    Column("last_error_at", DateTime(timezone=True)),
+)
+
+# Exact row counts kept by statement triggers in the writing transaction,
+# sharded by backend so concurrent writers do not queue on one row.
+row_counts = Table(
+    "row_counts",
+    metadata,
+    Column("table_name", Text, nullable=False),
+    Column("shard", SmallInteger, nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    PrimaryKeyConstraint("table_name", "shard"),
+)

@@ -1,0 +1,22 @@
+"""Database URLs: accept what users paste, hand SQLAlchemy the psycopg 3 dialect."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+
+
+def sync_url(url: str) -> str:
+    """The URL with the psycopg 3 driver, whatever scheme it came with."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def libpq_url(url: str) -> str:
+    """The URL as plain libpq understands it (for raw psycopg connections)."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def redacted(url: str) -> str:
+    """The URL safe to print: password hidden."""
+    return make_url(url).render_as_string(hide_password=True)

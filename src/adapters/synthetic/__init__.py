@@ -1,0 +1,1 @@
+"""Synthetic market: a seedable trade generator standing in for a real feed."""

@@ -1,0 +1,1 @@
+"""Use cases and the ports they talk to; imports only the domain."""

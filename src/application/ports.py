@@ -1,0 +1,75 @@
+"""Ports: what the use cases need from the outside world, as structural protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from domain.heartbeat import Heartbeat
+from domain.trades import Trade
+
+
+class Clock(Protocol):
+    """Tells the current time, timezone-aware UTC."""
+
+    def now(self) -> datetime: ...
+
+
+class TradeSource(Protocol):
+    """Produces the trades that happened up to a moment, each trade once."""
+
+    def next_batch(self, until: datetime) -> Sequence[Trade]: ...
+
+    def resume(self, latest: Iterable[Trade]) -> None:
+        """Continue strictly after these already stored trades (one per symbol)."""
+
+
+class TradeRepository(Protocol):
+    """Stores and reads trades inside the unit of work's transaction."""
+
+    async def add_many(self, trades: Sequence[Trade]) -> int: ...
+
+    async def latest_per_symbol(self) -> list[Trade]: ...
+
+
+class HeartbeatStore(Protocol):
+    """Keeps the ingestion heartbeat in the shared store so every process reads the same."""
+
+    async def get(self) -> Heartbeat | None: ...
+
+    async def put(self, heartbeat: Heartbeat) -> None: ...
+
+
+class SymbolRepository(Protocol):
+    """The supported symbol universe."""
+
+    async def ensure(self, symbols: Sequence[str]) -> None: ...
+
+    async def list(self) -> list[str]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: rolls back on exit unless `commit()` was called."""
+
+    trades: TradeRepository
+    heartbeat: HeartbeatStore
+    symbols: SymbolRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Opens a fresh unit of work."""
+
+    def __call__(self) -> UnitOfWork: ...

@@ -1,0 +1,1 @@
+"""Market data domain: value objects and pure rules, standard library only."""

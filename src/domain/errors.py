@@ -1,0 +1,32 @@
+"""Domain errors: each names what was wrong and what is allowed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DomainError(Exception):
+    """Base class of every rule the domain refuses to break."""
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidValue(DomainError):
+    """A value broke an invariant of a domain object."""
+
+    field: str
+    value: object
+    allowed: str
+
+    def __str__(self) -> str:
+        return f"invalid {self.field} {self.value!r}: {self.allowed}"
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownSymbol(DomainError):
+    """A symbol outside the supported universe was asked for."""
+
+    symbol: str
+    allowed: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"unknown symbol {self.symbol!r}: allowed are {', '.join(self.allowed)}"

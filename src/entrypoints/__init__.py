@@ -1,0 +1,1 @@
+"""Entrypoints: HTTP app, ingestion runner, CLI and the one composition root."""

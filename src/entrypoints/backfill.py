@@ -1,0 +1,90 @@
+"""`mdp backfill`: N hours or days of synthetic history before the oldest stored trade."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tqdm import tqdm
+
+from adapters.postgres.bulk import PostgresTradeCopier
+from adapters.synthetic.source import SyntheticTradeSource, to_unix_us
+from domain.trades import SUPPORTED_SYMBOLS, RawTrade
+from entrypoints.settings import Settings
+
+CHUNK_SECONDS = 60
+
+
+def add_backfill_command(commands: Any) -> None:
+    backfill = commands.add_parser(
+        "backfill",
+        help="bulk-load synthetic history (COPY) ending at the oldest stored trade, or now",
+        description="Generate synthetic trades for a past span and load them with COPY in one transaction.",
+    )
+    span = backfill.add_mutually_exclusive_group(required=True)
+    span.add_argument("--hours", type=_positive_float, help="span of history in hours")
+    span.add_argument("--days", type=_positive_float, help="span of history in days")
+    backfill.add_argument(
+        "--rate", type=_positive_float, default=20.0, help="trades per second per symbol (default 20)"
+    )
+    backfill.add_argument("--seed", type=int, default=None, help="random seed: the same seed gives the same trades")
+    backfill.add_argument(
+        "--end",
+        type=_utc_time,
+        default=None,
+        help="end of the span, ISO 8601 with offset (default: oldest stored trade, or now)",
+    )
+    backfill.set_defaults(handler=run_backfill)
+
+
+def run_backfill(args: argparse.Namespace, settings: Settings) -> int:
+    from entrypoints.database import database, ensure_schema
+
+    span = timedelta(hours=args.hours) if args.hours else timedelta(days=args.days)
+    with database(settings) as db:
+        ensure_schema(db.url, settings.migrate_on_start)
+        copier = PostgresTradeCopier(db.url)
+        end = args.end or copier.earliest_ts() or datetime.now(UTC)
+        start = end - span
+        source = SyntheticTradeSource(SUPPORTED_SYMBOLS, start=start, trades_per_second=args.rate, seed=args.seed)
+        expected = int(args.rate * len(SUPPORTED_SYMBOLS) * span.total_seconds())
+        print(f"backfilling {start.isoformat()} .. {end.isoformat()} (~{expected:,} trades)", file=sys.stderr)
+        began = time.perf_counter()
+        with tqdm(total=expected, unit="trades", unit_scale=True, disable=not sys.stderr.isatty()) as bar:
+            total = copier.copy(chunks(source, start, end), (start, end), bar.update)
+        elapsed = time.perf_counter() - began
+    print(f"backfilled {total:,} trades in {elapsed:.1f}s ({total / max(elapsed, 1e-9):,.0f} trades/s)")
+    return 0
+
+
+def chunks(source: SyntheticTradeSource, start: datetime, end: datetime) -> Iterator[list[RawTrade]]:
+    """The source's trades in [start, end), a minute at a time."""
+    first, last = to_unix_us(start), to_unix_us(end) - 1
+    steps = max(1, math.ceil((last - first) / (CHUNK_SECONDS * 1_000_000)))
+    for step in range(1, steps + 1):
+        yield source.generate(min(last, first + step * CHUNK_SECONDS * 1_000_000))
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
+    return value
+
+
+def _utc_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset; add Z or +00:00")
+    return moment.astimezone(UTC)

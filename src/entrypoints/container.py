@@ -1,0 +1,106 @@
+"""The composition root: the only place that knows every concrete class."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from dependency_injector import containers, providers
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from adapters.clock import SystemClock
+from adapters.postgres.engine import PoolSettings, PostgresHealthProbe, engine_resource
+from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
+from adapters.synthetic.source import SyntheticTradeSource
+from application.ingestion import IngestBatch
+from application.symbols import InitializeSymbols, ListSymbols
+from domain.trades import SUPPORTED_SYMBOLS
+from entrypoints.settings import Settings
+
+T = TypeVar("T")
+
+
+def _pool(settings: Settings) -> PoolSettings:
+    return PoolSettings(
+        size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        timeout_seconds=settings.db_pool_timeout_seconds,
+        connect_timeout_seconds=settings.db_connect_timeout_seconds,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
+
+
+def _trades_per_second(settings: Settings) -> float:
+    return settings.ingestion_trades_per_tick / settings.ingestion_interval_seconds
+
+
+class Core(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    database_url = providers.Dependency(instance_of=str)
+    clock = providers.Singleton(SystemClock)
+
+
+class Gateways(containers.DeclarativeContainer):
+    core = providers.DependenciesContainer()
+
+    engine = providers.Resource(
+        engine_resource,
+        url=core.database_url,
+        pool=providers.Callable(_pool, core.settings),
+        application_name=providers.Callable(lambda s: f"mdp {s.resolved_instance_id}", core.settings),
+    )
+    sessions = providers.Singleton(async_sessionmaker, engine, expire_on_commit=False)
+    unit_of_work = providers.Singleton(PostgresUnitOfWorkFactory, sessions)
+    health_probe = providers.Singleton(PostgresHealthProbe, engine, timeout_seconds=1.0)
+    trade_source = providers.Singleton(
+        SyntheticTradeSource,
+        SUPPORTED_SYMBOLS,
+        start=providers.Callable(lambda clock: clock.now(), core.clock),
+        trades_per_second=providers.Callable(_trades_per_second, core.settings),
+        seed=providers.Callable(lambda s: s.ingestion_seed, core.settings),
+    )
+
+
+class UseCases(containers.DeclarativeContainer):
+    core = providers.DependenciesContainer()
+    gateways = providers.DependenciesContainer()
+
+    # A singleton: it carries the failure count between batches.
+    ingest_batch = providers.Singleton(IngestBatch, gateways.trade_source, gateways.unit_of_work, core.clock)
+    initialize_symbols = providers.Factory(InitializeSymbols, gateways.unit_of_work)
+    list_symbols = providers.Factory(ListSymbols, gateways.unit_of_work)
+
+
+class Container(containers.DeclarativeContainer):
+    core = providers.Container(Core)
+    gateways = providers.Container(Gateways, core=core)
+    use_cases = providers.Container(UseCases, core=core, gateways=gateways)
+
+
+def build_container(settings: Settings, database_url: str) -> Container:
+    container = Container()
+    container.core.settings.override(settings)
+    container.core.database_url.override(database_url)
+    return container
+
+
+async def resolve(provider: Callable[[], T | Awaitable[T]]) -> T:
+    """Call a provider; those that depend on the async engine resource return awaitables."""
+    value = provider()
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+async def start_resources(container: Container) -> None:
+    await _settle(container.init_resources())
+
+
+async def stop_resources(container: Container) -> None:
+    await _settle(container.shutdown_resources())
+
+
+async def _settle(result: object) -> None:
+    if inspect.isawaitable(result):
+        await result

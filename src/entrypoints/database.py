@@ -1,0 +1,80 @@
+"""Which PostgreSQL to use: DATABASE_URL when set, else an embedded server this process may start."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import psycopg
+
+from adapters.postgres import migrations
+from adapters.postgres.embedded import EmbeddedPostgres
+from adapters.postgres.url import libpq_url, redacted
+from entrypoints.settings import Settings
+
+log = logging.getLogger("mdp.database")
+
+
+class StartupError(RuntimeError):
+    """The service cannot start; the message is the one line to show."""
+
+
+@dataclass
+class Database:
+    url: str
+    embedded: EmbeddedPostgres | None = None
+    started_here: bool = False
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[Database]:
+    """Yield a reachable database; stop the embedded server on exit if this process started it."""
+    if settings.database_url:
+        db = Database(settings.database_url)
+        wait_until_reachable(db.url, settings.db_startup_timeout_seconds)
+        yield db
+        return
+    server = EmbeddedPostgres(settings.embedded_data_dir, settings.embedded_postgres_port)
+    try:
+        started = server.start()
+    except Exception as error:
+        raise StartupError(
+            f"could not start embedded PostgreSQL in {server.data_dir}: {error} (see {server.log_file})"
+        ) from error
+    db = Database(server.url, server, started)
+    try:
+        wait_until_reachable(db.url, settings.db_startup_timeout_seconds)
+        yield db
+    finally:
+        if started:
+            server.stop()
+
+
+def wait_until_reachable(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with psycopg.connect(libpq_url(url), connect_timeout=2):
+                return
+        except psycopg.OperationalError as error:
+            if time.monotonic() >= deadline:
+                reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                raise StartupError(
+                    f"database {redacted(url)} unreachable for {timeout:g}s (DB_STARTUP_TIMEOUT_SECONDS): {reason}"
+                ) from error
+            time.sleep(0.5)
+
+
+def ensure_schema(url: str, migrate: bool) -> None:
+    """Apply migrations, or refuse to serve a schema older than this code expects."""
+    if migrate:
+        migrations.upgrade(url)
+        return
+    current, head = migrations.current_revision(url), migrations.head_revision()
+    if current != head:
+        raise StartupError(
+            f"database schema is at {current or 'nothing'} but this version needs {head}: run `mdp migrate`"
+        )

@@ -1,0 +1,73 @@
+"""Builds the Litestar app around a container; the lifespan owns resources and the runner."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+
+from entrypoints.container import Container, resolve, start_resources, stop_resources
+from entrypoints.http.dependencies import DEPENDENCIES
+from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.routes import health, symbols
+from entrypoints.runner import IngestionRunner
+
+log = logging.getLogger("mdp.app")
+VERSION = "0.1.0"
+
+
+def create_app(container: Container) -> Litestar:
+    settings = container.core.settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await start_resources(container)
+        try:
+            await (await resolve(container.use_cases.initialize_symbols))()
+        except Exception as error:  # the database may be down; readiness will say so
+            log.warning("could not initialise symbols at startup: %s", type(error).__name__)
+        stop = asyncio.Event()
+        runner_task = None
+        if settings.ingestion_enabled:
+            runner = IngestionRunner(
+                await resolve(container.use_cases.ingest_batch),
+                settings.ingestion_interval_seconds,
+                settings.ingestion_max_backoff_seconds,
+            )
+            runner_task = asyncio.create_task(runner.run(stop), name="ingestion")
+        try:
+            yield
+        finally:
+            stop.set()
+            if runner_task is not None:
+                await _finish(runner_task, settings.shutdown_timeout_seconds)
+            await stop_resources(container)
+
+    app = Litestar(
+        route_handlers=[health.health, health.ready, symbols.list_symbols],
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="Market Data Platform",
+            version=VERSION,
+            description="Exact OHLCV candles and trades; prices are decimal strings, times UTC.",
+        ),
+    )
+    app.state.container = container
+    return app
+
+
+async def _finish(task: asyncio.Task[None], timeout: float) -> None:
+    """Let the batch in flight commit or roll back; cancel only past the shutdown timeout."""
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout)
+    except TimeoutError:
+        log.warning("ingestion did not stop within %gs; cancelling it (its transaction rolls back)", timeout)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

@@ -1,0 +1,40 @@
+"""Liveness and readiness: `/health` never touches the database, `/health/ready` always does."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Response, get
+from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
+
+from adapters.postgres.engine import PostgresHealthProbe
+from entrypoints.container import resolve
+
+
+class Health(msgspec.Struct):
+    status: str
+
+
+class Readiness(msgspec.Struct, omit_defaults=True):
+    status: str
+    db_healthy: bool
+    db_latency_ms: float | None = None
+    reason: str | None = None
+
+
+@get("/health", sync_to_thread=False, summary="Liveness: the process is up (no database call)")
+def health() -> Health:
+    return Health(status="ok")
+
+
+@get(
+    "/health/ready",
+    summary="Readiness: 200 when the database answers, 503 with a reason when it does not",
+    responses={503: ResponseSpec(data_container=Readiness, description="The database is unreachable")},
+)
+async def ready(state: State) -> Response[Readiness]:
+    probe: PostgresHealthProbe = await resolve(state.container.gateways.health_probe)
+    result = await probe.check()
+    if result.healthy:
+        return Response(Readiness("ready", True, result.latency_ms))
+    return Response(Readiness("not_ready", False, reason=f"database: {result.error}"), status_code=503)

@@ -1,0 +1,18 @@
+"""The supported symbols."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import get
+from litestar.di import NamedDependency
+
+from application.symbols import ListSymbols
+
+
+class SymbolsResponse(msgspec.Struct):
+    symbols: list[str]
+
+
+@get("/symbols", summary="The supported symbols")
+async def list_symbols(list_symbols_use_case: NamedDependency[ListSymbols]) -> SymbolsResponse:
+    return SymbolsResponse(symbols=await list_symbols_use_case())

@@ -1,0 +1,46 @@
+"""Named hypothesis builders for domain values."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from hypothesis import strategies as st
+
+from domain.trades import SUPPORTED_SYMBOLS, TICK, Trade
+
+EPOCH_2026 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def symbols() -> st.SearchStrategy[str]:
+    return st.sampled_from(SUPPORTED_SYMBOLS)
+
+
+def prices(max_ticks: int = 10_000_000) -> st.SearchStrategy[Decimal]:
+    """Positive prices on the tick, from 0.01 up."""
+    return st.integers(min_value=1, max_value=max_ticks).map(lambda ticks: Decimal(ticks) * TICK)
+
+
+def volumes() -> st.SearchStrategy[int]:
+    return st.integers(min_value=1, max_value=1_000_000)
+
+
+def instants(start: datetime = EPOCH_2026, span: timedelta = timedelta(hours=2)) -> st.SearchStrategy[datetime]:
+    """UTC instants with microsecond resolution in [start, start + span)."""
+    micros = int(span.total_seconds() * 1_000_000) - 1
+    return st.integers(min_value=0, max_value=micros).map(lambda us: start + timedelta(microseconds=us))
+
+
+def trades(
+    symbol: str = "AAPL", start: datetime = EPOCH_2026, span: timedelta = timedelta(hours=2)
+) -> st.SearchStrategy[Trade]:
+    return st.builds(Trade, st.just(symbol), instants(start, span), prices(), volumes())
+
+
+def trade_lists(
+    symbol: str = "AAPL", start: datetime = EPOCH_2026, span: timedelta = timedelta(hours=2), max_size: int = 60
+) -> st.SearchStrategy[list[Trade]]:
+    """Trades with unique ids in list order (ids break timestamp ties, as storage does)."""
+    return st.lists(trades(symbol, start, span), max_size=max_size).map(
+        lambda items: [Trade(t.symbol, t.ts, t.price, t.volume, i + 1) for i, t in enumerate(items)]
+    )
