@@ -13,6 +13,7 @@ from adapters.clock import SystemClock
 from adapters.postgres.engine import PoolSettings, PostgresHealthProbe, engine_resource
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from adapters.synthetic.source import SyntheticTradeSource
+from application.freshness import GetFreshness
 from application.ingestion import IngestBatch
 from application.symbols import InitializeSymbols, ListSymbols
 from domain.trades import SUPPORTED_SYMBOLS
@@ -70,6 +71,12 @@ class UseCases(containers.DeclarativeContainer):
     ingest_batch = providers.Singleton(IngestBatch, gateways.trade_source, gateways.unit_of_work, core.clock)
     initialize_symbols = providers.Factory(InitializeSymbols, gateways.unit_of_work)
     list_symbols = providers.Factory(ListSymbols, gateways.unit_of_work)
+    get_freshness = providers.Factory(
+        GetFreshness,
+        gateways.unit_of_work,
+        core.clock,
+        providers.Callable(lambda s: s.ingestion_interval_seconds, core.settings),
+    )
 
 
 class Container(containers.DeclarativeContainer):
