@@ -7,17 +7,11 @@ import os
 from alembic import context
 from sqlalchemy import create_engine, pool, text
 
-from adapters.postgres.tables import metadata
+from adapters.postgres.tables import include_object, metadata
 from adapters.postgres.url import sync_url
 
 # Any constant works; it only has to be the same in every process that migrates.
 MIGRATION_LOCK_KEY = 727_274_001
-PARTITION_PREFIXES = ("trades_p", "trades_default")
-
-
-def include_object(obj, name, type_, reflected, compare_to):
-    """Daily trade partitions are created at run time, not by migrations."""
-    return not (type_ == "table" and name and name.startswith(PARTITION_PREFIXES))
 
 
 def run_migrations_online() -> None:

@@ -115,9 +115,14 @@ class FakeUnitOfWorkFactory:
     def __init__(self, store: InMemoryStore | None = None) -> None:
         self.store = store or InMemoryStore()
         self.fail_after: int | None = None
+        self.outage = 0
+        """How many of the next units of work fail to open, as while the database is down."""
         self.opened: list[FakeUnitOfWork] = []
 
     def __call__(self) -> FakeUnitOfWork:
+        if self.outage > 0:
+            self.outage -= 1
+            raise ConnectionError("connection refused")
         uow = FakeUnitOfWork(self.store, self.fail_after)
         self.opened.append(uow)
         return uow

@@ -108,8 +108,8 @@ def upgrade() -> None:
         sa.Column("volume", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("symbol", "ts", "id", name="pk_trades"),
         sa.ForeignKeyConstraint(["symbol"], ["symbols.symbol"], name="fk_trades_symbol_symbols"),
-        sa.CheckConstraint("price > 0", name="ck_trades_price_positive"),
-        sa.CheckConstraint("volume > 0", name="ck_trades_volume_positive"),
+        sa.CheckConstraint("price > 0", name=op.f("ck_trades_price_positive")),
+        sa.CheckConstraint("volume > 0", name=op.f("ck_trades_volume_positive")),
         postgresql_partition_by="RANGE (ts)",
     )
     op.execute("CREATE TABLE trades_default PARTITION OF trades DEFAULT")
@@ -128,9 +128,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("symbol", "interval", "bucket_start", name="pk_candles"),
         sa.ForeignKeyConstraint(["symbol"], ["symbols.symbol"], name="fk_candles_symbol_symbols"),
         sa.CheckConstraint(
-            "low <= least(open, close) AND high >= greatest(open, close)", name="ck_candles_ohlc_ordered"
+            "low <= least(open, close) AND high >= greatest(open, close)", name=op.f("ck_candles_ohlc_ordered")
         ),
-        sa.CheckConstraint("volume > 0 AND trade_count > 0", name="ck_candles_counts_positive"),
+        sa.CheckConstraint("volume > 0 AND trade_count > 0", name=op.f("ck_candles_counts_positive")),
     )
     op.create_table(
         "ingestion_heartbeat",

@@ -98,3 +98,11 @@ row_counts = Table(
     Column("rows", BigInteger, nullable=False),
     PrimaryKeyConstraint("table_name", "shard"),
 )
+
+
+PARTITION_PREFIXES = ("trades_p", "trades_default")
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """For alembic: daily trade partitions are made at run time, not by migrations."""
+    return not (type_ == "table" and name is not None and name.startswith(PARTITION_PREFIXES))
