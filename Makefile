@@ -12,6 +12,7 @@ run: $(STAMP)  ## start PostgreSQL (embedded unless DATABASE_URL is set), the AP
 test: $(STAMP)  ## lint, layer contracts, then every test against a real PostgreSQL
 	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 install: $(STAMP)

