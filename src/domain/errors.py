@@ -30,3 +30,17 @@ class UnknownSymbol(DomainError):
 
     def __str__(self) -> str:
         return f"unknown symbol {self.symbol!r}: allowed are {', '.join(self.allowed)}"
+
+
+@dataclass(frozen=True, slots=True)
+class TooManyCandles(DomainError):
+    """A candle request would return more candles than one response may hold."""
+
+    count: int
+    maximum: int
+
+    def __str__(self) -> str:
+        return (
+            f"the request would return {self.count:,} candles; at most {self.maximum:,} are allowed per request "
+            "(narrow the range or choose a larger interval)"
+        )
