@@ -2,33 +2,43 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+HASH   := $(shell cksum pyproject.toml | cut -d' ' -f1)
+# `make run` needs only the runtime dependencies; `make test` adds the dev tools.
+RUN_STAMP := $(VENV)/.run-$(HASH)
+DEV_STAMP := $(VENV)/.dev-$(HASH)
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
 .PHONY: run test install lint typecheck bench clean-data
 
-run: $(STAMP)  ## start PostgreSQL (embedded unless DATABASE_URL is set), the API and ingestion
+run: $(RUN_STAMP)  ## start PostgreSQL (embedded unless DATABASE_URL is set), the API and ingestion
 	$(BIN)/mdp run
 
-test: $(STAMP)  ## lint, layer contracts, then every test against a real PostgreSQL
+test: $(DEV_STAMP)  ## lint, layer contracts, then every test against a real PostgreSQL
 	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-install: $(STAMP)
+install: $(DEV_STAMP)
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@rm -f $(VENV)/.installed-*
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) -e .
+	@rm -f $(VENV)/.run-*
 	@touch $@
 
-typecheck: $(STAMP)
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[dev]'
+	@rm -f $(VENV)/.run-* $(VENV)/.dev-*
+	@touch $@ $(RUN_STAMP)
+
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python bench/backfill_vs_copy.py
 
 clean-data:  ## delete the embedded database (stop `make run` first)
