@@ -34,9 +34,10 @@ def create_app(container: Container) -> Litestar:
         runner_task = None
         if settings.ingestion_enabled:
             runner = IngestionRunner(
-                await resolve(container.use_cases.ingest_batch),
+                await resolve(container.use_cases.ingest_batch_as_leader),
                 settings.ingestion_interval_seconds,
                 settings.ingestion_max_backoff_seconds,
+                leadership=await resolve(container.gateways.leadership),
             )
             runner_task = asyncio.create_task(runner.run(stop), name="ingestion")
         try:
@@ -52,6 +53,7 @@ def create_app(container: Container) -> Litestar:
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
+        logging_config=None,  # keep the process-wide format set by the CLI
         openapi_config=OpenAPIConfig(
             title="Market Data Platform",
             version=VERSION,
