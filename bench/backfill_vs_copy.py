@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -26,15 +25,13 @@ from pathlib import Path
 
 import psycopg
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from adapters.postgres import migrations  # noqa: E402
-from adapters.postgres.bulk import COPY_TRADES, PostgresTradeCopier, copy_text  # noqa: E402
-from adapters.postgres.embedded import EmbeddedPostgres  # noqa: E402
-from adapters.postgres.url import libpq_url  # noqa: E402
-from adapters.synthetic.source import SyntheticTradeSource  # noqa: E402
-from domain.trades import SUPPORTED_SYMBOLS, from_raw  # noqa: E402
-from entrypoints.backfill import chunks  # noqa: E402
+from adapters.postgres import migrations
+from adapters.postgres.bulk import COPY_TRADES, PostgresTradeCopier, copy_text
+from adapters.postgres.embedded import EmbeddedPostgres
+from adapters.postgres.url import libpq_url
+from adapters.synthetic.source import SyntheticTradeSource
+from domain.trades import SUPPORTED_SYMBOLS, from_raw
+from entrypoints.backfill import chunks
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 
