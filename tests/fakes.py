@@ -140,3 +140,20 @@ class ListTradeSource:
 
     def resume(self, latest: Iterable[Trade]) -> None:
         self.resumed_from = list(latest)
+
+
+class FakeLeadership:
+    """Leadership that a test hands out and takes away; `hold()` answers from a script, then repeats the last."""
+
+    def __init__(self, *answers: bool) -> None:
+        self._answers = list(answers) or [True]
+        self.is_leader = False
+        self.released = False
+
+    async def hold(self) -> bool:
+        self.is_leader = self._answers.pop(0) if len(self._answers) > 1 else self._answers[0]
+        return self.is_leader
+
+    async def release(self) -> None:
+        self.is_leader = False
+        self.released = True

@@ -73,3 +73,20 @@ class UnitOfWorkFactory(Protocol):
     """Opens a fresh unit of work."""
 
     def __call__(self) -> UnitOfWork: ...
+
+
+class Leadership(Protocol):
+    """Who may ingest: at most one process across all replicas holds it at any moment."""
+
+    @property
+    def is_leader(self) -> bool: ...
+
+    async def hold(self) -> bool:
+        """Take leadership if free, or confirm it is still ours; False while another process leads."""
+
+    async def release(self) -> None:
+        """Give leadership up so another process can take over at once."""
+
+
+class LeadershipLost(Exception):
+    """A write was refused because this process does not (or no longer) hold leadership."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import signal
 import sys
 from collections.abc import Sequence
@@ -89,7 +90,8 @@ def _serve(settings: Settings) -> int:
             port=settings.port,
             log_level=settings.log_level.lower(),
             access_log=False,
-            timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
+            # ceil, not int: 0.5 must not become 0 (which cancels in-flight requests at once).
+            timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout_seconds),
         )
         server = uvicorn.Server(config)
         _swallow_signals_outside_uvicorn()
@@ -115,9 +117,10 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         try:
             await (await resolve(container.use_cases.initialize_symbols))()
             runner = IngestionRunner(
-                await resolve(container.use_cases.ingest_batch),
+                await resolve(container.use_cases.ingest_batch_as_leader),
                 settings.ingestion_interval_seconds,
                 settings.ingestion_max_backoff_seconds,
+                leadership=await resolve(container.gateways.leadership),
             )
             await runner.run(stop)
         finally:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.clock import SystemClock
 from adapters.postgres.engine import PoolSettings, PostgresHealthProbe, engine_resource
+from adapters.postgres.leader import LeaderUnitOfWorkFactory, leader_lock_resource
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from adapters.synthetic.source import SyntheticTradeSource
 from application.freshness import GetFreshness
@@ -54,6 +55,16 @@ class Gateways(containers.DeclarativeContainer):
     sessions = providers.Singleton(async_sessionmaker, engine, expire_on_commit=False)
     unit_of_work = providers.Singleton(PostgresUnitOfWorkFactory, sessions)
     health_probe = providers.Singleton(PostgresHealthProbe, engine, timeout_seconds=1.0)
+    # Ingestion leadership: an advisory lock on a dedicated session (not pooled)
+    # that also carries the leader's batches, so a deposed leader cannot commit.
+    leadership = providers.Resource(
+        leader_lock_resource,
+        url=core.database_url,
+        interval_seconds=providers.Callable(lambda s: s.ingestion_interval_seconds, core.settings),
+        application_name=providers.Callable(lambda s: f"mdp-leader {s.resolved_instance_id}", core.settings),
+        statement_timeout_ms=providers.Callable(lambda s: s.db_statement_timeout_ms, core.settings),
+    )
+    leader_unit_of_work = providers.Singleton(LeaderUnitOfWorkFactory, leadership)
     trade_source = providers.Singleton(
         SyntheticTradeSource,
         SUPPORTED_SYMBOLS,
@@ -69,6 +80,11 @@ class UseCases(containers.DeclarativeContainer):
 
     # A singleton: it carries the failure count between batches.
     ingest_batch = providers.Singleton(IngestBatch, gateways.trade_source, gateways.unit_of_work, core.clock)
+    # What the runner uses in production: writes only while this process leads
+    # (`ingest_batch` above is unfenced, for tests and tools that write directly).
+    ingest_batch_as_leader = providers.Singleton(
+        IngestBatch, gateways.trade_source, gateways.leader_unit_of_work, core.clock
+    )
     initialize_symbols = providers.Factory(InitializeSymbols, gateways.unit_of_work)
     list_symbols = providers.Factory(ListSymbols, gateways.unit_of_work)
     get_freshness = providers.Factory(

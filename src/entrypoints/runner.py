@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from application.ingestion import IngestBatch
+from application.ports import Leadership, LeadershipLost
 
 log = logging.getLogger("mdp.ingestion")
 
@@ -28,7 +29,9 @@ class IngestionRunner:
 
     A failed attempt is logged on one line and retried after a capped
     exponential backoff; the batch it carried is dropped whole. Stopping lets
-    the batch in flight finish (commit or roll back) and then returns.
+    the batch in flight finish (commit or roll back) and then returns. With a
+    `leadership` port it writes only while this process leads, and resumes
+    after the stored trades each time it becomes the leader.
     """
 
     def __init__(
@@ -38,42 +41,76 @@ class IngestionRunner:
         max_backoff: float,
         wait: Wait = wait_or_stop,
         monotonic: Callable[[], float] = time.monotonic,
+        *,
+        leadership: Leadership | None = None,
     ) -> None:
         self._ingest = ingest
         self._interval = interval
         self._max_backoff = max_backoff
         self._wait = wait
         self._monotonic = monotonic
+        self._leadership = leadership
+        self._resumed = False
         self.consecutive_failures = 0
 
     async def run(self, stop: asyncio.Event) -> None:
-        resumed = False
         log.info("ingestion started: one batch every %gs", self._interval)
+        self._resumed = False
         while not stop.is_set():
             started = self._monotonic()
-            try:
-                if not resumed:
-                    await self._ingest.resume()
-                    resumed = True
-                await self._ingest()
-            except Exception as error:
-                self._ingest.record_failure(error)
-                self.consecutive_failures += 1
-                delay = min(self._max_backoff, self._interval * 2 ** (self.consecutive_failures - 1))
-                log.warning(
-                    "ingestion batch failed (attempt %d, retrying in %.1fs): %s: %s",
-                    self.consecutive_failures,
-                    delay,
-                    type(error).__name__,
-                    _first_line(error),
-                )
-                await self._wait(stop, delay)
+            if not await self._lead():
+                await self._wait(stop, self._interval)
                 continue
-            if self.consecutive_failures:
-                log.info("ingestion recovered after %d failed attempts", self.consecutive_failures)
-                self.consecutive_failures = 0
-            await self._wait(stop, self._interval - (self._monotonic() - started))
+            backoff = await self._attempt()
+            await self._wait(stop, self._interval - (self._monotonic() - started) if backoff is None else backoff)
         log.info("ingestion stopped")
+
+    async def _lead(self) -> bool:
+        """Hold or seek leadership; without a leadership port this process always leads."""
+        if self._leadership is None:
+            return True
+        was = self._leadership.is_leader
+        leading = await self._leadership.hold()
+        if leading != was:
+            # Whoever leads next starts strictly after what is stored, which may
+            # include batches another replica wrote since we last looked.
+            self._resumed = False
+            if leading:
+                log.info("this process is now the ingestion leader")
+            else:
+                log.warning("this process is no longer the ingestion leader; it has stopped writing")
+        return leading
+
+    async def _attempt(self) -> float | None:
+        """One batch; None when it committed, else how long to back off."""
+        try:
+            if not self._resumed:
+                await self._ingest.resume()
+                self._resumed = True
+            await self._ingest()
+        except LeadershipLost as error:
+            log.warning("ingestion batch not written: %s", error)
+            self._resumed = False
+            return self._interval
+        except Exception as error:
+            return self._failed(error)
+        if self.consecutive_failures:
+            log.info("ingestion recovered after %d failed attempts", self.consecutive_failures)
+            self.consecutive_failures = 0
+        return None
+
+    def _failed(self, error: Exception) -> float:
+        self._ingest.record_failure(error)
+        self.consecutive_failures += 1
+        delay = min(self._max_backoff, self._interval * 2 ** (self.consecutive_failures - 1))
+        log.warning(
+            "ingestion batch failed (attempt %d, retrying in %.1fs): %s: %s",
+            self.consecutive_failures,
+            delay,
+            type(error).__name__,
+            _first_line(error),
+        )
+        return delay
 
 
 def _first_line(error: BaseException) -> str:
