@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
 
+from application.ports import StoreStatistics
 from domain.heartbeat import Heartbeat
 from domain.trades import Trade
 
@@ -157,3 +159,20 @@ class FakeLeadership:
     async def release(self) -> None:
         self.is_leader = False
         self.released = True
+
+
+class FakeStatisticsReader:
+    """Answers with `statistics`, or raises `failure`, or never answers while `hang` is set."""
+
+    def __init__(self, statistics: StoreStatistics) -> None:
+        self.statistics = statistics
+        self.failure: Exception | None = None
+        self.hang = False
+
+    async def read(self) -> StoreStatistics:
+        if self.hang:
+            await asyncio.Event().wait()
+        if self.failure is not None:
+            raise self.failure
+        return self.statistics
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -40,6 +41,21 @@ class HeartbeatStore(Protocol):
     async def get(self) -> Heartbeat | None: ...
 
     async def put(self, heartbeat: Heartbeat) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStatistics:
+    """What the store says about itself: the heartbeat and exact row counts."""
+
+    heartbeat: Heartbeat | None
+    trades: int
+    candles: int
+
+
+class StatisticsReader(Protocol):
+    """Reads the heartbeat and the exact row counts in one short transaction, cheap at any table size."""
+
+    async def read(self) -> StoreStatistics: ...
 
 
 class SymbolRepository(Protocol):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from domain.errors import InvalidValue
@@ -51,7 +51,10 @@ def assess_freshness(heartbeat: Heartbeat | None, now: datetime, interval_second
         return Freshness(IngestionStatus.DEAD, interval_seconds, threshold, None, None, None, None)
     age = _age(heartbeat.beat_at, now)
     since_trade = _age(heartbeat.last_trade_at, now) if heartbeat.last_trade_at else None
-    status = IngestionStatus.ALIVE if age <= threshold else IngestionStatus.DEAD
+    # Compared as timedeltas (exact microseconds): in floats, 12.459 * 3 is
+    # 37.376999..., which would call a heartbeat exactly at the threshold dead.
+    alive = now - heartbeat.beat_at <= timedelta(seconds=interval_seconds) * STALE_FACTOR
+    status = IngestionStatus.ALIVE if alive else IngestionStatus.DEAD
     return Freshness(
         status, interval_seconds, threshold, heartbeat.beat_at, age, heartbeat.last_trade_at, since_trade
     )

@@ -10,12 +10,15 @@ from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.clock import SystemClock
+from adapters.http_client.service_api import service_api_resource
 from adapters.postgres.engine import PoolSettings, PostgresHealthProbe, engine_resource
 from adapters.postgres.leader import LeaderUnitOfWorkFactory, leader_lock_resource
+from adapters.postgres.statistics import PostgresStatisticsReader
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from adapters.synthetic.source import SyntheticTradeSource
 from application.freshness import GetFreshness
 from application.ingestion import IngestBatch
+from application.observability import GetIngestionStatus
 from application.symbols import InitializeSymbols, ListSymbols
 from domain.trades import SUPPORTED_SYMBOLS
 from entrypoints.settings import Settings
@@ -55,6 +58,18 @@ class Gateways(containers.DeclarativeContainer):
     sessions = providers.Singleton(async_sessionmaker, engine, expire_on_commit=False)
     unit_of_work = providers.Singleton(PostgresUnitOfWorkFactory, sessions)
     health_probe = providers.Singleton(PostgresHealthProbe, engine, timeout_seconds=1.0)
+    # /status/ingestion and /metrics must answer within a second: a shorter deadline.
+    status_probe = providers.Singleton(
+        PostgresHealthProbe,
+        engine,
+        timeout_seconds=providers.Callable(lambda s: s.status_db_timeout_seconds, core.settings),
+    )
+    statistics_reader = providers.Singleton(PostgresStatisticsReader, sessions)
+    service_api = providers.Resource(
+        service_api_resource,
+        base_url=providers.Callable(lambda s: s.dashboard_base_url, core.settings),
+        timeout_seconds=providers.Callable(lambda s: s.dashboard_fetch_timeout_seconds, core.settings),
+    )
     # Ingestion leadership: an advisory lock on a dedicated session (not pooled)
     # that also carries the leader's batches, so a deposed leader cannot commit.
     leadership = providers.Resource(
@@ -87,6 +102,14 @@ class UseCases(containers.DeclarativeContainer):
     )
     initialize_symbols = providers.Factory(InitializeSymbols, gateways.unit_of_work)
     list_symbols = providers.Factory(ListSymbols, gateways.unit_of_work)
+    # A singleton: it remembers the last figures the store gave, for when it gives none.
+    get_ingestion_status = providers.Singleton(
+        GetIngestionStatus,
+        gateways.statistics_reader,
+        core.clock,
+        providers.Callable(lambda s: s.ingestion_interval_seconds, core.settings),
+        providers.Callable(lambda s: s.status_db_timeout_seconds, core.settings),
+    )
     get_freshness = providers.Factory(
         GetFreshness,
         gateways.unit_of_work,

@@ -40,6 +40,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     migrate_on_start: bool = True
     shutdown_timeout_seconds: Positive = 10.0
     dashboard_api_base_url: str | None = None
+    dashboard_refresh_seconds: Positive = 5.0
+    dashboard_fetch_timeout_seconds: Positive = 2.0
+    status_db_timeout_seconds: Annotated[float, Meta(gt=0, le=0.9)] = 0.5
 
     @property
     def embedded_data_dir(self) -> Path:
@@ -52,6 +55,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def resolved_instance_id(self) -> str:
         return self.instance_id or f"{socket.gethostname()}-{os.getpid()}"
+
+    @property
+    def dashboard_base_url(self) -> str:
+        return (self.dashboard_api_base_url or self.public_base_url).rstrip("/")
 
     @property
     def public_base_url(self) -> str:

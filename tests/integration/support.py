@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 
+import msgspec
 import uvicorn
 
 from adapters.postgres.embedded import free_port
@@ -25,6 +26,8 @@ class LiveServer:
     def __init__(self, settings: Settings, url: str) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
+        # The dashboard fetches the API at the service's own address: make it this port.
+        settings = msgspec.structs.replace(settings, host="127.0.0.1", port=self.port)
         app = create_app(build_container(settings, url))
         self._server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")

@@ -8,20 +8,27 @@ import logging
 from collections.abc import AsyncIterator
 
 from litestar import Litestar
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
 
 from entrypoints.container import Container, resolve, start_resources, stop_resources
+from entrypoints.http.dashboard import page as dashboard_page
 from entrypoints.http.dependencies import DEPENDENCIES
 from entrypoints.http.errors import EXCEPTION_HANDLERS
-from entrypoints.http.routes import health, symbols
+from entrypoints.http.latency import LatencyMiddleware, LatencyRecorder
+from entrypoints.http.observability import Runtime
+from entrypoints.http.routes import health, observability, symbols
 from entrypoints.runner import IngestionRunner
 
 log = logging.getLogger("mdp.app")
 VERSION = "0.1.0"
 
 
-def create_app(container: Container) -> Litestar:
+def create_app(container: Container, measure_latency: bool = True) -> Litestar:
     settings = container.core.settings()
+    latency = LatencyRecorder()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -49,7 +56,16 @@ def create_app(container: Container) -> Litestar:
             await stop_resources(container)
 
     app = Litestar(
-        route_handlers=[health.health, health.ready, symbols.list_symbols],
+        route_handlers=[
+            health.health,
+            health.ready,
+            symbols.list_symbols,
+            observability.ingestion_status,
+            observability.metrics,
+            dashboard_page.dashboard,
+        ],
+        middleware=[DefineMiddleware(LatencyMiddleware, recorder=latency)] if measure_latency else [],
+        template_config=TemplateConfig(directory=dashboard_page.TEMPLATES, engine=JinjaTemplateEngine),
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
@@ -61,6 +77,8 @@ def create_app(container: Container) -> Litestar:
         ),
     )
     app.state.container = container
+    app.state.latency = latency
+    app.state.runtime = Runtime(settings.resolved_instance_id, VERSION, container.core.clock().now())
     return app
 
 

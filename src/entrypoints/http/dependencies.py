@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar.datastructures import State
 from litestar.di import Provide
 
+from adapters.http_client.service_api import HttpServiceApi
 from application.symbols import ListSymbols
 from entrypoints.container import resolve
 
@@ -13,6 +14,16 @@ async def _list_symbols(state: State) -> ListSymbols:
     return await resolve(state.container.use_cases.list_symbols)
 
 
+async def _dashboard_api(state: State) -> HttpServiceApi:
+    return await resolve(state.container.gateways.service_api)
+
+
+def _dashboard_refresh_seconds(state: State) -> float:
+    return float(state.container.core.settings().dashboard_refresh_seconds)
+
+
 DEPENDENCIES = {
+    "dashboard_api": Provide(_dashboard_api),
+    "dashboard_refresh_seconds": Provide(_dashboard_refresh_seconds, sync_to_thread=False),
     "list_symbols_use_case": Provide(_list_symbols),
 }

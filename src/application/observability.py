@@ -1,0 +1,74 @@
+"""Use case: the ingestion status and store figures, answered within a deadline even when the store is not."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from application.ports import Clock, StatisticsReader, StoreStatistics
+from domain.freshness import Freshness, assess_freshness
+
+
+class FiguresSource(StrEnum):
+    LIVE = "live"
+    """Read from the store for this answer."""
+    LAST_KNOWN = "last_known"
+    """The store did not answer in time; these are the figures of the last read that did."""
+    NONE = "none"
+    """The store has not answered once since this process started."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestionReport:
+    """Freshness judged now, from the freshest heartbeat this process could get."""
+
+    freshness: Freshness
+    statistics: StoreStatistics | None
+    source: FiguresSource
+    read_at: datetime | None
+    store_error: str | None
+
+
+class GetIngestionStatus:
+    """Reads the shared heartbeat and row counts under a deadline, remembering the last good read.
+
+    The freshness rule is applied at the current time to whatever heartbeat is
+    known, so a status from cached figures still turns dead once the heartbeat
+    is older than the threshold. Keep one instance per process: it is the cache.
+    """
+
+    def __init__(
+        self, reader: StatisticsReader, clock: Clock, interval_seconds: float, deadline_seconds: float
+    ) -> None:
+        self._reader = reader
+        self._clock = clock
+        self._interval = interval_seconds
+        self._deadline = deadline_seconds
+        self._last: StoreStatistics | None = None
+        self._last_read_at: datetime | None = None
+
+    async def __call__(self) -> IngestionReport:
+        error = None
+        try:
+            async with asyncio.timeout(self._deadline):
+                statistics = await self._reader.read()
+        except TimeoutError:
+            error = f"no answer within {self._deadline:g}s"
+        except Exception as failure:  # any store failure means "not known now", never an error page
+            error = f"{type(failure).__name__}: {_first_line(failure)}"
+        else:
+            self._last, self._last_read_at = statistics, self._clock.now()
+        if error is None:
+            source = FiguresSource.LIVE
+        else:
+            source = FiguresSource.LAST_KNOWN if self._last else FiguresSource.NONE
+        heartbeat = self._last.heartbeat if self._last else None
+        freshness = assess_freshness(heartbeat, self._clock.now(), self._interval)
+        return IngestionReport(freshness, self._last, source, self._last_read_at, error)
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0][:300] if lines else ""

@@ -1,0 +1,80 @@
+"""A small inline SVG candlestick chart of the `/candles` JSON; prices stay Decimal until they become pixels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+WIDTH = 600
+HEIGHT = 120
+PAD = 4
+
+
+@dataclass(frozen=True, slots=True)
+class CandleShape:
+    x: float
+    wick_top: float
+    wick_bottom: float
+    body_top: float
+    body_height: float
+    width: float
+    rising: bool
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    symbol: str
+    shapes: list[CandleShape]
+    last_close: str | None
+    low: str | None
+    high: str | None
+    error: str | None = None
+
+
+def candles_of(payload: Any) -> list[dict[str, Any]]:
+    """The candle objects of a `/candles` answer, whether it is a list or wraps one."""
+    if isinstance(payload, dict):
+        payload = next((payload[k] for k in ("candles", "items", "data") if isinstance(payload.get(k), list)), [])
+    return [c for c in payload if isinstance(c, dict)] if isinstance(payload, list) else []
+
+
+def build_chart(symbol: str, payload: Any) -> Chart:
+    """Candlesticks scaled to the range of the window; an unreadable answer becomes an error, not a crash."""
+    try:
+        rows = [_ohlc(c) for c in candles_of(payload)]
+    except (KeyError, TypeError, InvalidOperation) as error:
+        return Chart(symbol, [], None, None, None, f"unreadable candles ({type(error).__name__})")
+    if not rows:
+        return Chart(symbol, [], None, None, None, "no candles in the last hour")
+    low = min(r[3] for r in rows)
+    high = max(r[2] for r in rows)
+    span = (high - low) or Decimal(1)
+    step = Decimal(WIDTH) / len(rows)
+
+    def y(price: Decimal) -> float:
+        return round(float(PAD + (high - price) / span * (HEIGHT - 2 * PAD)), 2)
+
+    shapes = []
+    for index, (label, open_, high_, low_, close) in enumerate(rows):
+        top, bottom = y(max(open_, close)), y(min(open_, close))
+        shapes.append(
+            CandleShape(
+                x=round(float(step * index + step / 2), 2),
+                wick_top=y(high_),
+                wick_bottom=y(low_),
+                body_top=top,
+                body_height=max(round(bottom - top, 2), 1.0),
+                width=round(max(float(step) * 0.7, 1.0), 2),
+                rising=close >= open_,
+                title=f"{label} O {open_} H {high_} L {low_} C {close}",
+            )
+        )
+    return Chart(symbol, shapes, str(rows[-1][4]), str(low), str(high))
+
+
+def _ohlc(candle: dict[str, Any]) -> tuple[str, Decimal, Decimal, Decimal, Decimal]:
+    label = next((str(candle[k]) for k in ("start", "bucket_start", "ts", "time") if k in candle), "")
+    open_, high, low, close = (Decimal(str(candle[k])) for k in ("open", "high", "low", "close"))
+    return label, open_, high, low, close

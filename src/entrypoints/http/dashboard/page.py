@@ -1,0 +1,60 @@
+"""`GET /dashboard`: fetches the API over HTTP on every render, like any external client would.
+
+This module may not import the database adapters, the use cases or the
+container (an import-linter contract checks it): what it shows is what the
+HTTP API said, or a note saying what could not be fetched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from litestar import MediaType, get
+from litestar.di import NamedDependency
+from litestar.response import Template
+
+from adapters.http_client.service_api import Fetched, HttpServiceApi
+from entrypoints.http.dashboard.chart import Chart, build_chart
+from entrypoints.http.dashboard.view import build_view
+
+TEMPLATES = Path(__file__).parent / "templates"
+CHART_WINDOW = timedelta(hours=1)
+
+
+@get("/dashboard", media_type=MediaType.HTML, summary="Operator dashboard (HTML)", include_in_schema=False)
+async def dashboard(
+    dashboard_api: NamedDependency[HttpServiceApi], dashboard_refresh_seconds: NamedDependency[float]
+) -> Template:
+    status, metrics, symbols = await asyncio.gather(
+        dashboard_api.get_json("/status/ingestion"),
+        dashboard_api.get_json("/metrics"),
+        dashboard_api.get_json("/symbols"),
+    )
+    charts = await _charts(dashboard_api, symbols)
+    view = build_view(status, metrics, charts, [symbols])
+    return Template(
+        template_name="dashboard.html.j2",
+        context={"view": view, "refresh_seconds": dashboard_refresh_seconds, "rendered_at": _now_text()},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def _charts(api: HttpServiceApi, symbols: Fetched) -> list[Chart]:
+    names = symbols.data.get("symbols", []) if symbols.ok and isinstance(symbols.data, dict) else []
+    end = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    params = {"interval": "1m", "start": _iso(end - CHART_WINDOW), "end": _iso(end)}
+    answers = await asyncio.gather(*(api.get_json("/candles", {**params, "symbol": str(s)}) for s in names))
+    return [
+        build_chart(str(name), answer.data) if answer.ok else Chart(str(name), [], None, None, None, answer.error)
+        for name, answer in zip(names, answers, strict=True)
+    ]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _now_text() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -1,0 +1,196 @@
+"""The JSON of `/status/ingestion` and `/metrics`, built by explicit functions from what was measured.
+
+Both documents only ever grow: fields are added, never renamed or removed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import msgspec
+
+from adapters.postgres.engine import DatabaseHealth
+from application.observability import IngestionReport
+from entrypoints.http.histogram import Summary
+from entrypoints.http.latency import WINDOW_SECONDS, RouteLatency
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """Who and since when this process is: identity for replicas, uptime from a monotonic clock."""
+
+    instance_id: str
+    version: str
+    started_at: datetime
+    started_monotonic: float = field(default_factory=time.monotonic)
+
+    def uptime_seconds(self) -> float:
+        return round(time.monotonic() - self.started_monotonic, 3)
+
+
+class IngestionStatusResponse(msgspec.Struct, kw_only=True):
+    status: str
+    heartbeat_at: datetime | None
+    heartbeat_age_seconds: float | None
+    last_trade_at: datetime | None
+    seconds_since_last_trade: float | None
+    stale_after_seconds: float
+    interval_seconds: float
+    db_healthy: bool
+    db_latency_ms: float | None
+    db_error: str | None
+    figures_source: str
+    figures_read_at: datetime | None
+    started_at: datetime
+    uptime_seconds: float
+    instance_id: str
+
+
+class IngestionStats(IngestionStatusResponse, kw_only=True):
+    batches_committed: int | None
+    trades_ingested: int | None
+    last_batch_trades: int | None
+    last_batch_duration_ms: float | None
+    failed_attempts: int | None
+    last_error: str | None
+    last_error_at: datetime | None
+
+
+class Counts(msgspec.Struct, kw_only=True):
+    trades: int | None
+    candles: int | None
+    exact: bool
+    source: str
+    read_at: datetime | None
+
+
+class LatencySummary(msgspec.Struct, kw_only=True):
+    count: int
+    errors_4xx: int
+    errors_5xx: int
+    mean_ms: float | None
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+
+
+class RouteLatencyResponse(msgspec.Struct, kw_only=True):
+    method: str
+    route: str
+    since_start: LatencySummary
+    last_minute: LatencySummary
+
+
+class Latency(msgspec.Struct, kw_only=True):
+    window_seconds: int
+    routes: list[RouteLatencyResponse]
+
+
+class MetricsResponse(msgspec.Struct, kw_only=True):
+    instance_id: str
+    version: str
+    started_at: datetime
+    uptime_seconds: float
+    db_healthy: bool
+    db_latency_ms: float | None
+    db_error: str | None
+    counts: Counts
+    ingestion: IngestionStats
+    latency: Latency
+
+
+def db_healthy(report: IngestionReport, health: DatabaseHealth) -> bool:
+    """Healthy only when the trivial query answered and the figures were read just now."""
+    return health.healthy and report.store_error is None
+
+
+def db_error(report: IngestionReport, health: DatabaseHealth) -> str | None:
+    return health.error or report.store_error
+
+
+def status_response(report: IngestionReport, health: DatabaseHealth, runtime: Runtime) -> IngestionStatusResponse:
+    fresh = report.freshness
+    return IngestionStatusResponse(
+        status=fresh.status.value,
+        heartbeat_at=fresh.heartbeat_at,
+        heartbeat_age_seconds=_round(fresh.heartbeat_age_seconds),
+        last_trade_at=fresh.last_trade_at,
+        seconds_since_last_trade=_round(fresh.seconds_since_last_trade),
+        stale_after_seconds=fresh.stale_after_seconds,
+        interval_seconds=fresh.interval_seconds,
+        db_healthy=db_healthy(report, health),
+        db_latency_ms=health.latency_ms,
+        db_error=db_error(report, health),
+        figures_source=report.source.value,
+        figures_read_at=report.read_at,
+        started_at=runtime.started_at,
+        uptime_seconds=runtime.uptime_seconds(),
+        instance_id=runtime.instance_id,
+    )
+
+
+def ingestion_stats(report: IngestionReport, health: DatabaseHealth, runtime: Runtime) -> IngestionStats:
+    beat = report.statistics.heartbeat if report.statistics else None
+    return IngestionStats(
+        **msgspec.structs.asdict(status_response(report, health, runtime)),
+        batches_committed=beat.batches_committed if beat else None,
+        trades_ingested=beat.trades_ingested if beat else None,
+        last_batch_trades=beat.last_batch_trades if beat else None,
+        last_batch_duration_ms=_round(beat.last_batch_duration_ms) if beat else None,
+        failed_attempts=beat.failed_attempts if beat else None,
+        last_error=beat.last_error if beat else None,
+        last_error_at=beat.last_error_at if beat else None,
+    )
+
+
+def metrics_response(
+    report: IngestionReport, health: DatabaseHealth, runtime: Runtime, routes: list[RouteLatency]
+) -> MetricsResponse:
+    stats = report.statistics
+    return MetricsResponse(
+        instance_id=runtime.instance_id,
+        version=runtime.version,
+        started_at=runtime.started_at,
+        uptime_seconds=runtime.uptime_seconds(),
+        db_healthy=db_healthy(report, health),
+        db_latency_ms=health.latency_ms,
+        db_error=db_error(report, health),
+        counts=Counts(
+            trades=stats.trades if stats else None,
+            candles=stats.candles if stats else None,
+            exact=True,
+            source=report.source.value,
+            read_at=report.read_at,
+        ),
+        ingestion=ingestion_stats(report, health, runtime),
+        latency=Latency(window_seconds=WINDOW_SECONDS, routes=[_route(r) for r in routes]),
+    )
+
+
+def _route(latency: RouteLatency) -> RouteLatencyResponse:
+    return RouteLatencyResponse(
+        method=latency.method,
+        route=latency.route,
+        since_start=_summary(latency.since_start),
+        last_minute=_summary(latency.last_minute),
+    )
+
+
+def _summary(summary: Summary) -> LatencySummary:
+    return LatencySummary(
+        count=summary.count,
+        errors_4xx=summary.errors_4xx,
+        errors_5xx=summary.errors_5xx,
+        mean_ms=summary.mean_ms,
+        p50_ms=summary.p50_ms,
+        p95_ms=summary.p95_ms,
+        p99_ms=summary.p99_ms,
+        max_ms=summary.max_ms,
+    )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)

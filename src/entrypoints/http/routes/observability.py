@@ -1,0 +1,69 @@
+"""`/status/ingestion` and `/metrics`: honest figures within a second, also while the database is down.
+
+Both answer 200 whenever they could form a report, also when ingestion is dead
+or the database unreachable: the report is the resource, `status` and
+`db_healthy` are data in it. `/health/ready` is the endpoint whose status code
+tells a load balancer whether to send traffic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.datastructures import State
+
+from adapters.postgres.engine import DatabaseHealth, PostgresHealthProbe
+from application.observability import GetIngestionStatus, IngestionReport
+from entrypoints.container import resolve
+from entrypoints.http import prometheus
+from entrypoints.http.latency import LatencyRecorder
+from entrypoints.http.observability import (
+    IngestionStatusResponse,
+    MetricsResponse,
+    Runtime,
+    metrics_response,
+    status_response,
+)
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+async def _measure(state: State) -> tuple[IngestionReport, DatabaseHealth]:
+    """Probe the database and read the figures side by side; each is bounded by its own short deadline."""
+    probe: PostgresHealthProbe = await resolve(state.container.gateways.status_probe)
+    get_status: GetIngestionStatus = await resolve(state.container.use_cases.get_ingestion_status)
+    report, health = await asyncio.gather(get_status(), probe.check())
+    return report, health
+
+
+@get(
+    "/status/ingestion",
+    summary="Ingestion freshness: alive or dead, heartbeat age, DB health; 200 even when dead or the DB is down",
+)
+async def ingestion_status(state: State) -> Response[IngestionStatusResponse]:
+    report, health = await _measure(state)
+    runtime: Runtime = state.runtime
+    return Response(status_response(report, health, runtime), headers=NO_STORE)
+
+
+@get(
+    "/metrics",
+    summary="Counts, latency per route, DB health, uptime and ingestion stats (JSON; Prometheus text on request)",
+    description=(
+        "JSON by default. `Accept: text/plain` gives the Prometheus text format, "
+        "`Accept: application/openmetrics-text` gives OpenMetrics (what Prometheus asks for)."
+    ),
+)
+async def metrics(request: Request[Any, Any, Any], state: State) -> Response[MetricsResponse] | Response[bytes]:
+    report, health = await _measure(state)
+    runtime: Runtime = state.runtime
+    recorder: LatencyRecorder = state.latency
+    routes = recorder.snapshot()
+    body = metrics_response(report, health, runtime, routes)
+    media = prometheus.wants_prometheus(request.headers.get("accept", ""))
+    if media is None:
+        return Response(body, headers={**NO_STORE, "Vary": "Accept"})
+    text, content_type = prometheus.render(body, routes, media)
+    return Response(text, media_type=content_type, headers={**NO_STORE, "Vary": "Accept"})
