@@ -9,8 +9,10 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
 
-from application.ports import StoreStatistics
+from application.ports import StoredCandle, StoreStatistics
+from domain.candles import Candle, Interval, TradeKey, candles_of, trade_key
 from domain.heartbeat import Heartbeat
+from domain.ranges import TimeRange
 from domain.trades import Trade
 
 
@@ -35,6 +37,17 @@ class InMemoryStore:
     heartbeat: Heartbeat | None = None
     symbols: list[str] = field(default_factory=list)
     next_id: int = 1
+    candles: dict[tuple[str, str, datetime], StoredCandle] = field(default_factory=dict)
+    revisions: dict[str, int] = field(default_factory=dict)
+
+    def add_trades(self, trades: Sequence[Trade]) -> None:
+        """Commit trades as the database does: bump revisions, drop the stored candles they change."""
+        self.trades.extend(trades)
+        for trade in trades:
+            self.revisions[trade.symbol] = self.revisions.get(trade.symbol, 0) + 1
+            for key, stored in list(self.candles.items()):
+                if key[0] == trade.symbol and stored.candle.start <= trade.ts < stored.candle.end:
+                    del self.candles[key]
 
 
 class InMemoryTradeRepository:
@@ -42,6 +55,7 @@ class InMemoryTradeRepository:
         self._pending = pending
         self._store = store
         self._fail_after = fail_after
+        self.aggregated_spans: list[list[tuple[datetime, datetime]]] = []
 
     async def add_many(self, trades: Sequence[Trade]) -> int:
         for index, trade in enumerate(trades):
@@ -59,6 +73,43 @@ class InMemoryTradeRepository:
             ):
                 latest[trade.symbol] = trade
         return list(latest.values())
+
+    async def page(self, symbol: str, window: TimeRange, after: TradeKey | None, limit: int) -> list[Trade]:
+        found = [
+            t
+            for t in self._store.trades
+            if t.symbol == symbol and window.start <= t.ts < window.end and (after is None or trade_key(t) > after)
+        ]
+        return sorted(found, key=trade_key)[:limit]
+
+    async def revision(self, symbol: str) -> int | None:
+        return self._store.revisions.get(symbol)
+
+    async def candles(self, symbol: str, interval: Interval, spans: Sequence[tuple[datetime, datetime]]) -> list[Candle]:
+        self.aggregated_spans.append(list(spans))
+        inside = [t for t in self._store.trades if t.symbol == symbol and any(lo <= t.ts < hi for lo, hi in spans)]
+        return candles_of(inside, interval)
+
+
+class InMemoryCandleRepository:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self.pending: dict[tuple[str, str, datetime], StoredCandle] = {}
+
+    async def stored(self, symbol: str, interval: Interval, first: datetime, end: datetime) -> list[StoredCandle]:
+        found = [
+            s
+            for (sym, name, start), s in self._store.candles.items()
+            if sym == symbol and name == interval.name and first <= start < end
+        ]
+        return sorted(found, key=lambda s: s.candle.start)
+
+    async def save(self, symbol: str, revision: int, candles: Sequence[Candle], computed_at: datetime) -> bool:
+        if self._store.revisions.get(symbol) != revision:
+            return False
+        for c in candles:
+            self.pending[(c.symbol, c.interval.name, c.start)] = StoredCandle(c, computed_at)
+        return True
 
 
 class InMemoryHeartbeatStore:
@@ -94,6 +145,7 @@ class FakeUnitOfWork:
         self.trades = InMemoryTradeRepository(self._pending, store, fail_after)
         self.heartbeat = InMemoryHeartbeatStore(store)
         self.symbols = InMemorySymbolRepository(store)
+        self.candles = InMemoryCandleRepository(store)
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -105,8 +157,9 @@ class FakeUnitOfWork:
         self._pending.clear()
 
     async def commit(self) -> None:
-        self._store.trades.extend(self._pending)
+        self._store.add_trades(self._pending)
         self._store.next_id += len(self._pending)
+        self._store.candles.update(self.candles.pending)
         if self.heartbeat.pending is not None:
             self._store.heartbeat = self.heartbeat.pending
         self._store.symbols.extend(self.symbols.pending)

@@ -8,7 +8,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from domain.candles import Candle, Interval, TradeKey
 from domain.heartbeat import Heartbeat
+from domain.ranges import TimeRange
 from domain.trades import Trade
 
 
@@ -33,6 +35,33 @@ class TradeRepository(Protocol):
     async def add_many(self, trades: Sequence[Trade]) -> int: ...
 
     async def latest_per_symbol(self) -> list[Trade]: ...
+
+    async def page(self, symbol: str, window: TimeRange, after: TradeKey | None, limit: int) -> list[Trade]:
+        """Up to `limit` trades of `symbol` in `window`, in (timestamp, id) order, strictly after `after`."""
+
+    async def revision(self, symbol: str) -> int | None:
+        """A number that moves whenever trades of `symbol` are written; None if none ever were."""
+
+    async def candles(self, symbol: str, interval: Interval, spans: Sequence[tuple[datetime, datetime]]) -> list[Candle]:
+        """The candles of the trades in these bucket-aligned spans, computed where the trades are."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCandle:
+    """A candle as stored, with the moment it was computed (before or after its bucket closed)."""
+
+    candle: Candle
+    computed_at: datetime
+
+
+class CandleRepository(Protocol):
+    """Stored candles: a cache of the true candle of each bucket, invalidated by trade writes."""
+
+    async def stored(self, symbol: str, interval: Interval, first: datetime, end: datetime) -> list[StoredCandle]:
+        """Stored candles of buckets starting in `[first, end)`, by start."""
+
+    async def save(self, symbol: str, revision: int, candles: Sequence[Candle], computed_at: datetime) -> bool:
+        """Upsert the candles unless trades of `symbol` moved past `revision`; False when not stored."""
 
 
 class HeartbeatStore(Protocol):
@@ -72,6 +101,7 @@ class UnitOfWork(Protocol):
     trades: TradeRepository
     heartbeat: HeartbeatStore
     symbols: SymbolRepository
+    candles: CandleRepository
 
     async def __aenter__(self) -> Self: ...
 

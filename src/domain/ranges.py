@@ -25,6 +25,11 @@ def from_micros(micros: int) -> datetime:
     return EARLIEST + timedelta(microseconds=micros)
 
 
+def rfc3339(moment: datetime) -> str:
+    """The moment as RFC 3339 in UTC with Z, as every response writes it."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 @dataclass(frozen=True, slots=True)
 class TimeRange:
     """`[start, end)` in UTC; `end` is after `start` and both lie within the supported bounds."""
@@ -36,6 +41,6 @@ class TimeRange:
         for field in ("start", "end"):
             moment = check_utc(field, getattr(self, field))
             if not EARLIEST <= moment <= LATEST:
-                raise InvalidValue(field, moment.isoformat(), _BOUNDS)
+                raise InvalidValue(field, rfc3339(moment), _BOUNDS)
         if self.end <= self.start:
-            raise InvalidValue("end", self.end.isoformat(), f"a time after start ({self.start.isoformat()})")
+            raise InvalidValue("end", rfc3339(self.end), f"a time after start ({rfc3339(self.start)})")

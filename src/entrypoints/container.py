@@ -16,10 +16,12 @@ from adapters.postgres.leader import LeaderUnitOfWorkFactory, leader_lock_resour
 from adapters.postgres.statistics import PostgresStatisticsReader
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from adapters.synthetic.source import SyntheticTradeSource
+from application.candles import GetCandles
 from application.freshness import GetFreshness
 from application.ingestion import IngestBatch
 from application.observability import GetIngestionStatus
 from application.symbols import InitializeSymbols, ListSymbols
+from application.trades import ListTrades
 from domain.trades import SUPPORTED_SYMBOLS
 from entrypoints.settings import Settings
 
@@ -116,6 +118,8 @@ class UseCases(containers.DeclarativeContainer):
         core.clock,
         providers.Callable(lambda s: s.ingestion_interval_seconds, core.settings),
     )
+    get_candles = providers.Factory(GetCandles, gateways.unit_of_work, core.clock, get_freshness)
+    list_trades = providers.Factory(ListTrades, gateways.unit_of_work)
 
 
 class Container(containers.DeclarativeContainer):

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from adapters.postgres.market_data import aggregate_candles, page_trades, trade_revision
 from adapters.postgres.tables import ingestion_heartbeat, symbols, trades
+from domain.candles import Candle, Interval, TradeKey
 from domain.heartbeat import Heartbeat
+from domain.ranges import TimeRange
 from domain.trades import Trade
 
 HEARTBEAT_SOURCE = "synthetic"
@@ -47,6 +50,17 @@ class PostgresTradeRepository:
         )
         result = await self._session.execute(select(latest).select_from(symbols).join(latest, text("true")))
         return [Trade(r.symbol, r.ts, r.price, r.volume, r.id) for r in result]
+
+    async def page(self, symbol: str, window: TimeRange, after: TradeKey | None, limit: int) -> list[Trade]:
+        return await page_trades(self._session, symbol, window, after, limit)
+
+    async def revision(self, symbol: str) -> int | None:
+        return await trade_revision(self._session, symbol)
+
+    async def candles(
+        self, symbol: str, interval: Interval, spans: Sequence[tuple[datetime, datetime]]
+    ) -> list[Candle]:
+        return await aggregate_candles(self._session, symbol, interval, spans)
 
 
 class PostgresHeartbeatStore:

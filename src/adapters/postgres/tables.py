@@ -68,9 +68,22 @@ candles = Table(
     Column("volume", BigInteger, nullable=False),
     Column("trade_count", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("bucket_end", DateTime(timezone=True), nullable=False),
+    # sum(price * volume), unbounded NUMERIC: exact, so candles merge and the VWAP derives from it.
+    Column("notional", Numeric(), nullable=False),
     PrimaryKeyConstraint("symbol", "interval", "bucket_start"),
     CheckConstraint("low <= least(open, close) AND high >= greatest(open, close)", name="ohlc_ordered"),
     CheckConstraint("volume > 0 AND trade_count > 0", name="counts_positive"),
+    CheckConstraint("bucket_end > bucket_start", name="bucket_ordered"),
+)
+
+# Bumped by triggers on every statement that writes trades of a symbol (see
+# migration 0002); storing candles is conditional on it not having moved.
+trade_revisions = Table(
+    "trade_revisions",
+    metadata,
+    Column("symbol", Text, ForeignKey("symbols.symbol"), primary_key=True),
+    Column("revision", BigInteger, nullable=False, server_default="0"),
 )
 
 ingestion_heartbeat = Table(

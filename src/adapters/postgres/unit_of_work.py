@@ -9,6 +9,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from adapters.postgres.market_data import PostgresCandleRepository
 from adapters.postgres.repositories import (
     PostgresHeartbeatStore,
     PostgresSymbolRepository,
@@ -22,6 +23,7 @@ class PostgresUnitOfWork:
     trades: PostgresTradeRepository
     heartbeat: PostgresHeartbeatStore
     symbols: PostgresSymbolRepository
+    candles: PostgresCandleRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], known_partitions: set[date]) -> None:
         self._sessions = sessions
@@ -33,6 +35,7 @@ class PostgresUnitOfWork:
         self.trades = PostgresTradeRepository(self.session, self._known_partitions)
         self.heartbeat = PostgresHeartbeatStore(self.session)
         self.symbols = PostgresSymbolRepository(self.session)
+        self.candles = PostgresCandleRepository(self.session)
         return self
 
     async def __aexit__(

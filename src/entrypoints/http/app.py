@@ -20,6 +20,8 @@ from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.latency import LatencyMiddleware, LatencyRecorder
 from entrypoints.http.observability import Runtime
 from entrypoints.http.routes import health, observability, symbols
+from entrypoints.http.routes.candles import get_candles
+from entrypoints.http.routes.trades import list_trades
 from entrypoints.runner import IngestionRunner
 
 log = logging.getLogger("mdp.app")
@@ -60,6 +62,8 @@ def create_app(container: Container, measure_latency: bool = True) -> Litestar:
             health.health,
             health.ready,
             symbols.list_symbols,
+            list_trades,
+            get_candles,
             observability.ingestion_status,
             observability.metrics,
             dashboard_page.dashboard,

@@ -6,12 +6,22 @@ from litestar.datastructures import State
 from litestar.di import Provide
 
 from adapters.http_client.service_api import HttpServiceApi
+from application.candles import GetCandles
 from application.symbols import ListSymbols
+from application.trades import ListTrades
 from entrypoints.container import resolve
 
 
 async def _list_symbols(state: State) -> ListSymbols:
     return await resolve(state.container.use_cases.list_symbols)
+
+
+async def _get_candles(state: State) -> GetCandles:
+    return await resolve(state.container.use_cases.get_candles)
+
+
+async def _list_trades(state: State) -> ListTrades:
+    return await resolve(state.container.use_cases.list_trades)
 
 
 async def _dashboard_api(state: State) -> HttpServiceApi:
@@ -26,4 +36,6 @@ DEPENDENCIES = {
     "dashboard_api": Provide(_dashboard_api),
     "dashboard_refresh_seconds": Provide(_dashboard_refresh_seconds, sync_to_thread=False),
     "list_symbols_use_case": Provide(_list_symbols),
+    "get_candles_use_case": Provide(_get_candles),
+    "list_trades_use_case": Provide(_list_trades),
 }

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy.exc import SQLAlchemyError
 
-from domain.errors import DomainError, InvalidValue, UnknownSymbol
+from domain.errors import DomainError, InvalidValue, TooManyCandles, UnknownSymbol
 
 log = logging.getLogger("mdp.http")
 PROBLEM_JSON = "application/problem+json"
@@ -42,8 +44,21 @@ def problem(status: int, title: str, detail: str, params: list[InvalidParam] | N
     )
 
 
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries saying these statuses answer with a problem+json body."""
+    reasons = {400: "Invalid request: `invalid_params` names each bad parameter", 503: "The database is unavailable"}
+    return {
+        status: ResponseSpec(
+            data_container=Problem, media_type=PROBLEM_JSON, description=reasons.get(status, "Problem details")
+        )
+        for status in statuses
+    }
+
+
 def _domain_error(_: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
-    if isinstance(error, UnknownSymbol):
+    if isinstance(error, TooManyCandles):
+        param = InvalidParam("end", f"a range of at most {error.maximum} buckets of the interval")
+    elif isinstance(error, UnknownSymbol):
         param = InvalidParam("symbol", f"allowed are {', '.join(error.allowed)}")
     elif isinstance(error, InvalidValue):
         param = InvalidParam(error.field, error.allowed)
@@ -59,8 +74,15 @@ def _validation_error(_: Request[Any, Any, Any], error: Exception) -> Response[P
         for item in (error.extra if isinstance(error.extra, list) else [])
         if isinstance(item, dict)
     ]
+    missing = _MISSING_PARAMETER.search(str(error.detail))
+    if not params and missing:
+        params = [InvalidParam(missing.group(1), "required")]
     detail = "; ".join(f"{p.name}: {p.reason}" for p in params) or error.detail
     return problem(HTTP_400_BAD_REQUEST, "Invalid request", detail, params)
+
+
+# Litestar names a missing parameter only in its message; surface it as an invalid param.
+_MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '([^']+)'")
 
 
 def _http_error(_: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
