@@ -17,7 +17,7 @@ from entrypoints.settings import Settings, load_settings
 
 
 def make_settings(url: str, **overrides: object) -> Settings:
-    return load_settings({}, database_url=url, ingestion_enabled=False, **overrides)
+    return load_settings({}, **{"database_url": url, "ingestion_enabled": False, **overrides})
 
 
 class LiveServer:

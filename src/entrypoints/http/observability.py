@@ -119,7 +119,7 @@ def status_response(report: IngestionReport, health: DatabaseHealth, runtime: Ru
         heartbeat_age_seconds=_round(fresh.heartbeat_age_seconds),
         last_trade_at=fresh.last_trade_at,
         seconds_since_last_trade=_round(fresh.seconds_since_last_trade),
-        stale_after_seconds=fresh.stale_after_seconds,
+        stale_after_seconds=round(fresh.stale_after_seconds, 6),
         interval_seconds=fresh.interval_seconds,
         db_healthy=db_healthy(report, health),
         db_latency_ms=health.latency_ms,

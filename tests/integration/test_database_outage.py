@@ -1,0 +1,106 @@
+"""With the database stopped or hanging the service tells the truth fast; restarted, it recovers by itself."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import httpx
+import psycopg
+import pytest
+
+from adapters.postgres.embedded import EmbeddedPostgres
+from adapters.postgres.url import libpq_url
+from tests.integration.html_page import Page
+from tests.integration.support import LiveServer, make_settings, wait_for
+
+# A hang guard, not a speed assertion: these endpoints bound their database
+# calls at STATUS_DB_TIMEOUT_SECONDS (0.5 s), far below it. Speed is in bench/.
+HANG_GUARD = httpx.Timeout(5.0)
+
+
+def get(base: str, path: str) -> httpx.Response:
+    return httpx.get(f"{base}{path}", timeout=HANG_GUARD)
+
+
+def status(base: str) -> dict[str, object]:
+    body: dict[str, object] = get(base, "/status/ingestion").json()
+    return body
+
+
+@pytest.fixture
+def outage_db(restartable_postgres: EmbeddedPostgres) -> Iterator[EmbeddedPostgres]:
+    with psycopg.connect(libpq_url(restartable_postgres.url), autocommit=True) as conn:
+        conn.execute("TRUNCATE trades, candles, ingestion_heartbeat, row_counts")
+    yield restartable_postgres
+    restartable_postgres.start()  # whatever happened, leave it running for the next test
+
+
+def test_database_stopped_then_restarted(outage_db: EmbeddedPostgres) -> None:
+    settings = make_settings(
+        outage_db.url, ingestion_enabled=True, ingestion_interval_seconds=0.2, ingestion_max_backoff_seconds=0.4
+    )
+    with LiveServer(settings, outage_db.url) as server:
+        base = server.base_url
+        wait_for(lambda: status(base)["status"] == "alive")
+        outage_db.stop()
+        assert_outage_is_reported(base)
+        # From the last known heartbeat, ingestion turns dead once it is older than the threshold.
+        wait_for(lambda: status(base)["status"] == "dead")
+        outage_db.start()
+        wait_for(lambda: get(base, "/health/ready").status_code == 200)
+        wait_for(lambda: status(base)["status"] == "alive" and status(base)["db_healthy"] is True)
+        metrics = get(base, "/metrics").json()
+    assert metrics["db_healthy"] is True and metrics["db_error"] is None
+    assert metrics["counts"]["source"] == "live"
+    assert metrics["ingestion"]["status"] == "alive"
+
+
+def assert_outage_is_reported(base: str) -> None:
+    assert get(base, "/health").status_code == 200
+    assert get(base, "/health/ready").status_code == 503
+    response = get(base, "/status/ingestion")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["db_healthy"] is False and body["db_error"]
+    assert body["figures_source"] == "last_known" and body["heartbeat_at"] is not None
+    metrics = get(base, "/metrics")
+    assert metrics.status_code == 200
+    assert metrics.json()["db_healthy"] is False
+    assert metrics.json()["counts"]["source"] == "last_known"
+    assert metrics.json()["counts"]["trades"] > 0
+    dashboard = get(base, "/dashboard")
+    assert dashboard.status_code == 200
+    page = Page(dashboard.text)
+    assert page.errors == []
+    assert "down" in page.words("database") and "healthy NO" in page.words("database")
+    assert page.words("ingestion-badge") in ("alive", "dead")
+
+
+class BlackHole:
+    """A TCP port that accepts connections and never says a word: a hung database server."""
+
+    def __enter__(self) -> str:
+        self._socket = socket.create_server(("127.0.0.1", 0), backlog=128)
+        port = self._socket.getsockname()[1]
+        return f"postgresql+psycopg://postgres@127.0.0.1:{port}/mdp"
+
+    def __exit__(self, *exc: object) -> None:
+        self._socket.close()
+
+
+def test_a_hanging_database_never_hangs_the_status_endpoints() -> None:
+    with BlackHole() as url:
+        settings = make_settings(url, db_connect_timeout_seconds=1, dashboard_fetch_timeout_seconds=3.0)
+        with LiveServer(settings, url) as server:
+            for path in ("/status/ingestion", "/metrics"):
+                response = get(server.base_url, path)
+                assert response.status_code == 200
+                body = response.json()
+                assert body["db_healthy"] is False
+                assert body["db_error"] == "no answer within 0.5s"
+            assert get(server.base_url, "/health").status_code == 200
+            assert get(server.base_url, "/health/ready").status_code == 503
+            page = Page(get(server.base_url, "/dashboard").text)
+    assert page.words("ingestion-badge") == "dead"
+    assert "no answer within 0.5s" in page.words("database")
