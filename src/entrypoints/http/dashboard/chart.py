@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -40,24 +41,29 @@ def candles_of(payload: Any) -> list[dict[str, Any]]:
     return [c for c in payload if isinstance(c, dict)] if isinstance(payload, list) else []
 
 
-def build_chart(symbol: str, payload: Any) -> Chart:
-    """Candlesticks scaled to the range of the window; an unreadable answer becomes an error, not a crash."""
+def build_chart(symbol: str, payload: Any, window_start: datetime, slots: int = 60) -> Chart:
+    """One slot per minute of the window, prices scaled to the window's range.
+
+    A candle sits in the slot of its bucket start, so gaps show as gaps; an
+    unreadable answer becomes a reason shown in place of the chart, not a crash.
+    """
     try:
         rows = [_ohlc(c) for c in candles_of(payload)]
-    except (KeyError, TypeError, InvalidOperation) as error:
+    except (KeyError, TypeError, ValueError, InvalidOperation) as error:
         return Chart(symbol, [], None, None, None, f"unreadable candles ({type(error).__name__})")
     if not rows:
         return Chart(symbol, [], None, None, None, "no candles in the last hour")
     low = min(r[3] for r in rows)
     high = max(r[2] for r in rows)
     span = (high - low) or Decimal(1)
-    step = Decimal(WIDTH) / len(rows)
+    step = Decimal(WIDTH) / slots
 
     def y(price: Decimal) -> float:
         return round(float(PAD + (high - price) / span * (HEIGHT - 2 * PAD)), 2)
 
     shapes = []
-    for index, (label, open_, high_, low_, close) in enumerate(rows):
+    for position, (label, open_, high_, low_, close) in enumerate(rows):
+        index = _slot(label, window_start, slots, fallback=slots - len(rows) + position)
         top, bottom = y(max(open_, close)), y(min(open_, close))
         shapes.append(
             CandleShape(
@@ -72,6 +78,14 @@ def build_chart(symbol: str, payload: Any) -> Chart:
             )
         )
     return Chart(symbol, shapes, str(rows[-1][4]), str(low), str(high))
+
+
+def _slot(label: str, window_start: datetime, slots: int, fallback: int) -> int:
+    try:
+        start = datetime.fromisoformat(label.replace("Z", "+00:00"))
+    except ValueError:
+        return fallback
+    return min(max(int((start - window_start) / timedelta(minutes=1)), 0), slots - 1)
 
 
 def _ohlc(candle: dict[str, Any]) -> tuple[str, Decimal, Decimal, Decimal, Decimal]:

@@ -44,10 +44,13 @@ async def dashboard(
 async def _charts(api: HttpServiceApi, symbols: Fetched) -> list[Chart]:
     names = symbols.data.get("symbols", []) if symbols.ok and isinstance(symbols.data, dict) else []
     end = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
-    params = {"interval": "1m", "start": _iso(end - CHART_WINDOW), "end": _iso(end)}
+    start = end - CHART_WINDOW
+    params = {"interval": "1m", "start": _iso(start), "end": _iso(end)}
     answers = await asyncio.gather(*(api.get_json("/candles", {**params, "symbol": str(s)}) for s in names))
     return [
-        build_chart(str(name), answer.data) if answer.ok else Chart(str(name), [], None, None, None, answer.error)
+        build_chart(str(name), answer.data, start)
+        if answer.ok
+        else Chart(str(name), [], None, None, None, answer.error)
         for name, answer in zip(names, answers, strict=True)
     ]
 

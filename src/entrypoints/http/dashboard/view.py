@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from adapters.http_client.service_api import Fetched
@@ -70,7 +71,7 @@ def _freshness(view: DashboardView, s: dict[str, Any]) -> None:
     else:
         view.status_detail = f"heartbeat {seconds(age)} old, stale after {seconds(threshold)}"
     view.facts = [
-        ("heartbeat age", f"{seconds(age)} / {seconds(threshold)} threshold"),
+        ("heartbeat age", f"{seconds(age)} of {seconds(threshold)}"),
         ("since last trade", seconds(s.get("seconds_since_last_trade"))),
         ("interval", seconds(s.get("interval_seconds"))),
         ("figures", _source(s.get("figures_source"), s.get("figures_read_at"))),
@@ -95,11 +96,11 @@ def _metrics(view: DashboardView, m: dict[str, Any]) -> None:
         ("last batch", milliseconds(i.get("last_batch_duration_ms"))),
         ("failed attempts", count(i.get("failed_attempts"))),
         ("last error", str(i.get("last_error") or "none")),
-        ("last error at", str(i.get("last_error_at") or "-")),
+        ("last error at", moment(i.get("last_error_at"))),
     ]
     view.service = [
         ("uptime", seconds(m.get("uptime_seconds"))),
-        ("started", str(m.get("started_at", "-"))),
+        ("started", moment(m.get("started_at"))),
         ("instance", str(m.get("instance_id", "-"))),
         ("version", str(m.get("version", "-"))),
     ]
@@ -128,7 +129,7 @@ def _source(source: Any, read_at: Any) -> str:
     if source == "live":
         return "live"
     if source == "last_known":
-        return f"last known (read {read_at})"
+        return f"last known, read {moment(read_at)}"
     return "none: the database has not answered yet"
 
 
@@ -143,6 +144,17 @@ def seconds(value: Any) -> str:
     if days:
         return f"{days}d {hours}h {minutes}m"
     return f"{hours}h {minutes}m" if hours else f"{minutes}m {secs}s"
+
+
+def moment(value: Any) -> str:
+    """An RFC 3339 time from the API as `YYYY-MM-DD HH:MM:SS UTC`; anything else as it came."""
+    if not isinstance(value, str):
+        return "-"
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def milliseconds(value: Any) -> str:
