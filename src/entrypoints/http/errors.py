@@ -88,7 +88,11 @@ _MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '([^']+)'")
 def _http_error(_: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
     assert isinstance(error, HTTPException)
     title = error.detail if error.status_code < 500 else "Server error"
-    return problem(error.status_code, title, str(error.detail))
+    response = problem(error.status_code, title, str(error.detail))
+    # Keep what the exception says in headers, such as `Allow` on a 405 (RFC 9110 requires it).
+    for name, value in (error.headers or {}).items():
+        response.headers[name] = value
+    return response
 
 
 def _infrastructure_error(request: Request[Any, Any, Any], error: Exception) -> Response[Problem]:
