@@ -100,6 +100,8 @@ class MetricsResponse(msgspec.Struct, kw_only=True):
     counts: Counts
     ingestion: IngestionStats
     latency: Latency
+    # Which replica answered is `instance_id`; this says whether it runs ingestion now.
+    is_ingestion_leader: bool = False
 
 
 def db_healthy(report: IngestionReport, health: DatabaseHealth) -> bool:
@@ -147,7 +149,11 @@ def ingestion_stats(report: IngestionReport, health: DatabaseHealth, runtime: Ru
 
 
 def metrics_response(
-    report: IngestionReport, health: DatabaseHealth, runtime: Runtime, routes: list[RouteLatency]
+    report: IngestionReport,
+    health: DatabaseHealth,
+    runtime: Runtime,
+    routes: list[RouteLatency],
+    is_ingestion_leader: bool = False,
 ) -> MetricsResponse:
     stats = report.statistics
     return MetricsResponse(
@@ -167,6 +173,7 @@ def metrics_response(
         ),
         ingestion=ingestion_stats(report, health, runtime),
         latency=Latency(window_seconds=WINDOW_SECONDS, routes=[_route(r) for r in routes]),
+        is_ingestion_leader=is_ingestion_leader,
     )
 
 

@@ -61,6 +61,9 @@ class _Snapshot:
         yield GaugeMetricFamily("mdp_start_time_seconds", "Process start, Unix time", m.started_at.timestamp())
         yield GaugeMetricFamily("mdp_uptime_seconds", "Seconds since the process started", m.uptime_seconds)
         yield GaugeMetricFamily("mdp_db_healthy", "1 when the database answered just now", int(m.db_healthy))
+        yield GaugeMetricFamily(
+            "mdp_ingestion_leader", "1 while this replica holds the ingestion leadership", int(m.is_ingestion_leader)
+        )
         if m.db_latency_ms is not None:
             yield GaugeMetricFamily("mdp_db_latency_seconds", "Round trip of SELECT 1", m.db_latency_ms / 1000)
 

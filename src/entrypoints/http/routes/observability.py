@@ -16,6 +16,7 @@ from litestar.datastructures import State
 
 from adapters.postgres.engine import DatabaseHealth, PostgresHealthProbe
 from application.observability import GetIngestionStatus, IngestionReport
+from application.ports import Leadership
 from entrypoints.container import resolve
 from entrypoints.http import prometheus
 from entrypoints.http.latency import LatencyRecorder
@@ -61,7 +62,8 @@ async def metrics(request: Request[Any, Any, Any], state: State) -> Response[Met
     runtime: Runtime = state.runtime
     recorder: LatencyRecorder = state.latency
     routes = recorder.snapshot()
-    body = metrics_response(report, health, runtime, routes)
+    leadership: Leadership = await resolve(state.container.gateways.leadership)
+    body = metrics_response(report, health, runtime, routes, leadership.is_leader)
     media = prometheus.wants_prometheus(request.headers.get("accept", ""))
     if media is None:
         return Response(body, headers={**NO_STORE, "Vary": "Accept"})
