@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import psycopg
 
-from domain.candles import Interval, bucket_start, candles_of
+from adapters.postgres.url import libpq_url
+from domain.candles import INTERVALS, LONGEST_INTERVAL, Interval, bucket_start, candles_of
 from tests.integration.market_data_support import (
     all_trades,
     as_json,
@@ -199,3 +201,32 @@ def test_too_many_candles_says_how_many_and_the_maximum(live_server: LiveServer)
     params = {"symbol": "AAPL", "interval": "1m", "start": "2026-11-01T00:00:00Z", "end": "2026-11-08T00:00:00Z"}
     body = httpx.get(f"{live_server.base_url}/candles", params=params).json()
     assert "10,080 candles" in body["detail"] and "10,000" in body["detail"]
+
+
+def test_updates_deletes_and_late_trades_invalidate_every_interval(live_server: LiveServer, clean_db: str) -> None:
+    # The latest instant of a longest-interval bucket: the farthest a trade can be from its candles' starts.
+    last = bucket_start(T0, LONGEST_INTERVAL) + LONGEST_INTERVAL.length - timedelta(microseconds=1)
+
+    def ask_every_interval() -> None:
+        for interval in INTERVALS:
+            lo = max(bucket_start(T0, LONGEST_INTERVAL), last - interval.length * 9_999)
+            candles(live_server, interval.name, z(lo), z(last + timedelta(microseconds=1)))
+
+    insert_trades(clean_db, "AAPL", [*KNOWN, (last - timedelta(hours=1), "10.00", 1)])
+    writes = [
+        lambda: insert_trades(clean_db, "AAPL", [(last, "500.00", 9)]),
+        lambda: execute(clean_db, "UPDATE trades SET price = 501.00 WHERE ts = %s", last),
+        lambda: execute(clean_db, "DELETE FROM trades WHERE ts = %s", last),
+    ]
+    for write in writes:
+        ask_every_interval()
+        write()
+        trades = all_trades(clean_db, "AAPL")
+        for interval in INTERVALS:
+            truth = {c.start: c for c in candles_of(trades, interval)}
+            assert all(s == truth[s.start] for s in stored_candles(clean_db, "AAPL", interval)), interval
+
+
+def execute(url: str, sql: str, *params: object) -> None:
+    with psycopg.connect(libpq_url(url)) as conn:
+        conn.execute(sql, params)
