@@ -9,6 +9,7 @@ import math
 import signal
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from entrypoints.settings import Settings, SettingsError, load_settings
 
@@ -32,8 +33,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+class _Parser(argparse.ArgumentParser):
+    """A wrong flag or value is one line and exit status 2; `--help` stays the full story."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mdp",
         description="Market Data Platform: ingest trades into PostgreSQL, serve candles over HTTP.",
         epilog="Configuration comes from environment variables; see the README.",
@@ -41,19 +49,35 @@ def _parser() -> argparse.ArgumentParser:
     parser.set_defaults(handler=_run)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     commands.add_parser(
-        "run", help="API + ingestion (+ embedded PostgreSQL when DATABASE_URL is unset); the default"
+        "run",
+        help="API + ingestion (+ embedded PostgreSQL when DATABASE_URL is unset); the default",
+        description="Serve the API and run ingestion (only the replica holding the leader lock writes). "
+        "SIGTERM or Ctrl-C drains requests, lets the batch in flight commit or roll back, and exits 0.",
     ).set_defaults(handler=_run)
-    commands.add_parser("api", help="the HTTP API only, no ingestion").set_defaults(handler=_api)
-    commands.add_parser("ingest", help="the ingestion runner only, no HTTP").set_defaults(handler=_ingest)
+    commands.add_parser(
+        "api", help="the HTTP API only, no ingestion", description="Serve the API with ingestion off."
+    ).set_defaults(handler=_api)
+    commands.add_parser(
+        "ingest",
+        help="the ingestion runner only, no HTTP",
+        description="Run ingestion without HTTP; with several runners, one leads and the others wait to take over.",
+    ).set_defaults(handler=_ingest)
 
-    migrate = commands.add_parser("migrate", help="apply, revert or show database migrations")
-    migrate.add_argument("action", nargs="?", default="up", choices=["up", "down", "current"])
+    migrate = commands.add_parser(
+        "migrate",
+        help="apply, revert or show database migrations",
+        description="`up [REV]` applies migrations (default head), `down REV` reverts to REV (`base` for none), "
+        "`current` shows where the schema is. Concurrent runs wait for each other (advisory lock).",
+    )
+    migrate.add_argument("action", nargs="?", default="up", choices=["up", "down", "current"], help="default: up")
     migrate.add_argument("revision", nargs="?", help="target revision (default: head for up; required for down)")
     migrate.set_defaults(handler=_migrate)
 
     from entrypoints.backfill import add_backfill_command
+    from entrypoints.status import add_status_command
 
     add_backfill_command(commands)
+    add_status_command(commands)
     return parser
 
 
