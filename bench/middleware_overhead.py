@@ -90,8 +90,8 @@ async def compare(apps: dict[str, Litestar], args: argparse.Namespace) -> dict[s
     return {name: statistics.median(values) * 1e6 for name, values in per_request.items()}
 
 
-async def timed(app: Litestar, path: str, requests: int) -> float:
-    scope: dict[str, Any] = {
+def http_scope(path: str) -> dict[str, Any]:
+    return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": "1.1",
@@ -105,6 +105,10 @@ async def timed(app: Litestar, path: str, requests: int) -> float:
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
     }
+
+
+async def timed(app: Litestar, path: str, requests: int) -> float:
+    scope = http_scope(path)
     statuses: list[int] = []
 
     async def receive() -> dict[str, Any]:

@@ -53,31 +53,45 @@ def build_chart(symbol: str, payload: Any, window_start: datetime, slots: int = 
         return Chart(symbol, [], None, None, None, f"unreadable candles ({type(error).__name__})")
     if not rows:
         return Chart(symbol, [], None, None, None, "no candles in the last hour")
-    low = min(r[3] for r in rows)
-    high = max(r[2] for r in rows)
-    span = (high - low) or Decimal(1)
-    step = Decimal(WIDTH) / slots
-
-    def y(price: Decimal) -> float:
-        return round(float(PAD + (high - price) / span * (HEIGHT - 2 * PAD)), 2)
-
-    shapes = []
-    for position, (label, open_, high_, low_, close) in enumerate(rows):
-        index = _slot(label, window_start, slots, fallback=slots - len(rows) + position)
-        top, bottom = y(max(open_, close)), y(min(open_, close))
-        shapes.append(
-            CandleShape(
-                x=round(float(step * index + step / 2), 2),
-                wick_top=y(high_),
-                wick_bottom=y(low_),
-                body_top=top,
-                body_height=max(round(bottom - top, 2), 1.0),
-                width=round(max(float(step) * 0.7, 1.0), 2),
-                rising=close >= open_,
-                title=f"{label} O {open_} H {high_} L {low_} C {close}",
-            )
-        )
+    low, high = min(r[3] for r in rows), max(r[2] for r in rows)
+    scale = _Scale(low, high, slots)
+    shapes = [
+        _shape(row, scale, _slot(row[0], window_start, slots, fallback=slots - len(rows) + position))
+        for position, row in enumerate(rows)
+    ]
     return Chart(symbol, shapes, str(rows[-1][4]), str(low), str(high))
+
+
+@dataclass(frozen=True, slots=True)
+class _Scale:
+    """Prices to pixels: the window's low at the bottom, its high at the top (Decimal until the end)."""
+
+    low: Decimal
+    high: Decimal
+    slots: int
+
+    @property
+    def step(self) -> Decimal:
+        return Decimal(WIDTH) / self.slots
+
+    def y(self, price: Decimal) -> float:
+        span = (self.high - self.low) or Decimal(1)
+        return round(float(PAD + (self.high - price) / span * (HEIGHT - 2 * PAD)), 2)
+
+
+def _shape(row: tuple[str, Decimal, Decimal, Decimal, Decimal], scale: _Scale, slot: int) -> CandleShape:
+    label, open_, high, low, close = row
+    top, bottom = scale.y(max(open_, close)), scale.y(min(open_, close))
+    return CandleShape(
+        x=round(float(scale.step * slot + scale.step / 2), 2),
+        wick_top=scale.y(high),
+        wick_bottom=scale.y(low),
+        body_top=top,
+        body_height=max(round(bottom - top, 2), 1.0),
+        width=round(max(float(scale.step) * 0.7, 1.0), 2),
+        rising=close >= open_,
+        title=f"{label} O {open_} H {high} L {low} C {close}",
+    )
 
 
 def _slot(label: str, window_start: datetime, slots: int, fallback: int) -> int:
