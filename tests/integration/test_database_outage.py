@@ -74,6 +74,7 @@ def assert_outage_is_reported(base: str) -> None:
     page = Page(dashboard.text)
     assert page.errors == []
     assert "down" in page.words("database") and "healthy NO" in page.words("database")
+    assert "database" in page.words("problems") and "last known" in page.words("problems")
     assert page.words("ingestion-badge") in ("alive", "dead")
 
 
@@ -104,3 +105,4 @@ def test_a_hanging_database_never_hangs_the_status_endpoints() -> None:
             page = Page(get(server.base_url, "/dashboard").text)
     assert page.words("ingestion-badge") == "dead"
     assert "no answer within 0.5s" in page.words("database")
+    assert "none: the database has not answered yet" in page.words("problems")

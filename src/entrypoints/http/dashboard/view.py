@@ -84,6 +84,9 @@ def _freshness(view: DashboardView, s: dict[str, Any]) -> None:
     ]
     if s.get("db_error"):
         view.database.append(("error", str(s["db_error"])))
+    if not healthy:
+        figures = _source(s.get("figures_source"), s.get("figures_read_at"))
+        view.problems.append(Problem("database", f"{s.get('db_error') or 'unhealthy'}; figures shown: {figures}"))
 
 
 def _metrics(view: DashboardView, m: dict[str, Any]) -> None:
