@@ -106,7 +106,7 @@ def _metrics(view: DashboardView, m: dict[str, Any]) -> None:
         ("started", moment(m.get("started_at"))),
         ("instance", str(m.get("instance_id", "-"))),
         ("version", str(m.get("version", "-"))),
-        ("ingestion leader", {True: "this replica", False: "another replica"}.get(m.get("is_ingestion_leader"), "-")),
+        ("ingestion leader", {True: "yes, this replica", False: "no"}.get(m.get("is_ingestion_leader"), "-")),
     ]
     latency = m.get("latency") or {}
     view.routes = [_row(r) for r in latency.get("routes", []) if isinstance(r, dict)]
