@@ -102,7 +102,7 @@ class IngestionRunner:
     def _failed(self, error: Exception) -> float:
         self._ingest.record_failure(error)
         self.consecutive_failures += 1
-        delay = min(self._max_backoff, self._interval * 2 ** (self.consecutive_failures - 1))
+        delay = min(self._max_backoff, self._interval * 2.0 ** (self.consecutive_failures - 1))
         log.warning(
             "ingestion batch failed (attempt %d, retrying in %.1fs): %s: %s",
             self.consecutive_failures,

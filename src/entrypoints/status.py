@@ -58,7 +58,8 @@ def render(base: str, status: dict[str, Any], metrics: dict[str, Any] | None) ->
     m = metrics or {}
     ingestion = m.get("ingestion") or {}
     counts = m.get("counts") or {}
-    role = {True: "ingestion leader", False: "not the ingestion leader"}.get(m.get("is_ingestion_leader"), "")
+    leader = m.get("is_ingestion_leader")
+    role = "ingestion leader" if leader is True else "not the ingestion leader" if leader is False else ""
     lines = [
         f"instance   {status.get('instance_id', '-')} at {base}" + (f" ({role})" if role else ""),
         f"ingestion  {str(status.get('status', '-')).upper()}   heartbeat {_age(status.get('heartbeat_age_seconds'))}"
