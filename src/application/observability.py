@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from application.ports import Clock, StatisticsReader, StoreStatistics
+from application.single_flight import SingleFlight
 from domain.freshness import Freshness, assess_freshness
 
 
@@ -34,6 +34,9 @@ class IngestionReport:
 class GetIngestionStatus:
     """Reads the shared heartbeat and row counts under a deadline, remembering the last good read.
 
+    Concurrent callers share one read in flight, so a hung store costs one
+    connection, not one per request.
+
     The freshness rule is applied at the current time to whatever heartbeat is
     known, so a status from cached figures still turns dead once the heartbeat
     is older than the threshold. Keep one instance per process: it is the cache.
@@ -46,14 +49,14 @@ class GetIngestionStatus:
         self._clock = clock
         self._interval = interval_seconds
         self._deadline = deadline_seconds
+        self._reads = SingleFlight(reader.read, abandon_after=max(5.0, 10 * deadline_seconds))
         self._last: StoreStatistics | None = None
         self._last_read_at: datetime | None = None
 
     async def __call__(self) -> IngestionReport:
         error = None
         try:
-            async with asyncio.timeout(self._deadline):
-                statistics = await self._reader.read()
+            statistics = await self._reads(self._deadline)
         except TimeoutError:
             error = f"no answer within {self._deadline:g}s"
         except Exception as failure:  # any store failure means "not known now", never an error page

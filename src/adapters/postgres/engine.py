@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.postgres.url import sync_url
+from application.single_flight import SingleFlight
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,18 +60,24 @@ class PostgresHealthProbe:
     def __init__(self, engine: AsyncEngine, timeout_seconds: float = 1.0) -> None:
         self._engine = engine
         self._timeout = timeout_seconds
+        # Concurrent checks share one round trip, and a caller never waits for
+        # the driver to cancel a query on a hung server (see SingleFlight).
+        self._round_trips = SingleFlight(self._round_trip, abandon_after=max(5.0, 10 * timeout_seconds))
 
     async def check(self) -> DatabaseHealth:
-        started = time.perf_counter()
         try:
-            async with asyncio.timeout(self._timeout):
-                async with self._engine.connect() as conn:
-                    await conn.execute(text("SELECT 1"))
+            latency_ms = await self._round_trips(self._timeout)
         except TimeoutError:
             return DatabaseHealth(False, None, f"no answer within {self._timeout:g}s")
         except Exception as error:  # any driver or pool failure means "not healthy"
             return DatabaseHealth(False, None, f"{type(error).__name__}: {_first_line(error)}")
-        return DatabaseHealth(True, round((time.perf_counter() - started) * 1000, 3), None)
+        return DatabaseHealth(True, latency_ms, None)
+
+    async def _round_trip(self) -> float:
+        started = time.perf_counter()
+        async with self._engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return round((time.perf_counter() - started) * 1000, 3)
 
 
 def _first_line(error: BaseException) -> str:

@@ -106,7 +106,7 @@ def _metrics(view: DashboardView, m: dict[str, Any]) -> None:
         ("started", moment(m.get("started_at"))),
         ("instance", str(m.get("instance_id", "-"))),
         ("version", str(m.get("version", "-"))),
-        ("ingestion leader", {True: "yes, this replica", False: "no"}.get(m.get("is_ingestion_leader"), "-")),
+        ("ingestion leader", _leader(m.get("is_ingestion_leader"))),
     ]
     latency = m.get("latency") or {}
     view.routes = [_row(r) for r in latency.get("routes", []) if isinstance(r, dict)]
@@ -127,6 +127,12 @@ def _row(r: dict[str, Any]) -> RouteRow:
         minute_count=count(minute.get("count")),
         minute_p95=milliseconds(minute.get("p95_ms")),
     )
+
+
+def _leader(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes, this replica" if value else "no"
+    return "-"
 
 
 def _source(source: Any, read_at: Any) -> str:
