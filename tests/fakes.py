@@ -85,7 +85,9 @@ class InMemoryTradeRepository:
     async def revision(self, symbol: str) -> int | None:
         return self._store.revisions.get(symbol)
 
-    async def candles(self, symbol: str, interval: Interval, spans: Sequence[tuple[datetime, datetime]]) -> list[Candle]:
+    async def candles(
+        self, symbol: str, interval: Interval, spans: Sequence[tuple[datetime, datetime]]
+    ) -> list[Candle]:
         self.aggregated_spans.append(list(spans))
         inside = [t for t in self._store.trades if t.symbol == symbol and any(lo <= t.ts < hi for lo, hi in spans)]
         return candles_of(inside, interval)
@@ -198,16 +200,24 @@ class ListTradeSource:
 
 
 class FakeLeadership:
-    """Leadership that a test hands out and takes away; `hold()` answers from a script, then repeats the last."""
+    """Leadership that a test hands out and takes away.
 
-    def __init__(self, *answers: bool) -> None:
+    `hold()` answers from a script and then repeats the last answer; an exception
+    in the script is raised, as when the store cannot be reached.
+    """
+
+    def __init__(self, *answers: bool | Exception) -> None:
         self._answers = list(answers) or [True]
         self.is_leader = False
         self.released = False
 
     async def hold(self) -> bool:
-        self.is_leader = self._answers.pop(0) if len(self._answers) > 1 else self._answers[0]
-        return self.is_leader
+        answer = self._answers.pop(0) if len(self._answers) > 1 else self._answers[0]
+        if isinstance(answer, Exception):
+            self.is_leader = False
+            raise answer
+        self.is_leader = answer
+        return answer
 
     async def release(self) -> None:
         self.is_leader = False
@@ -228,4 +238,3 @@ class FakeStatisticsReader:
         if self.failure is not None:
             raise self.failure
         return self.statistics
-

@@ -128,7 +128,10 @@ class Leadership(Protocol):
     def is_leader(self) -> bool: ...
 
     async def hold(self) -> bool:
-        """Take leadership if free, or confirm it is still ours; False while another process leads."""
+        """Take leadership if free, or confirm it is still ours; False while another process leads.
+
+        Raises when the store cannot be reached; this process then holds nothing.
+        """
 
     async def release(self) -> None:
         """Give leadership up so another process can take over at once."""

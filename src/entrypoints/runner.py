@@ -58,28 +58,39 @@ class IngestionRunner:
         self._resumed = False
         while not stop.is_set():
             started = self._monotonic()
-            if not await self._lead():
-                await self._wait(stop, self._interval)
-                continue
-            backoff = await self._attempt()
+            backoff = await self._step()
             await self._wait(stop, self._interval - (self._monotonic() - started) if backoff is None else backoff)
         log.info("ingestion stopped")
+
+    async def _step(self) -> float | None:
+        """Lead, then write one batch; None when it committed, else how long to wait."""
+        try:
+            leading = await self._lead()
+        except Exception as error:  # the store is unreachable: nobody can lead or write now
+            return self._failed(error)
+        if leading:
+            return await self._attempt()
+        if self.consecutive_failures:  # a follower recovers as soon as the store answers again
+            log.info("ingestion store reachable again after %d failed attempts", self.consecutive_failures)
+            self.consecutive_failures = 0
+        return self._interval
 
     async def _lead(self) -> bool:
         """Hold or seek leadership; without a leadership port this process always leads."""
         if self._leadership is None:
             return True
         was = self._leadership.is_leader
-        leading = await self._leadership.hold()
-        if leading != was:
-            # Whoever leads next starts strictly after what is stored, which may
-            # include batches another replica wrote since we last looked.
-            self._resumed = False
-            if leading:
-                log.info("this process is now the ingestion leader")
-            else:
-                log.warning("this process is no longer the ingestion leader; it has stopped writing")
-        return leading
+        try:
+            return await self._leadership.hold()
+        finally:
+            if self._leadership.is_leader != was:
+                # Whoever leads next starts strictly after what is stored, which
+                # may include batches another replica wrote since we last looked.
+                self._resumed = False
+                if self._leadership.is_leader:
+                    log.info("this process is now the ingestion leader")
+                else:
+                    log.warning("this process is no longer the ingestion leader; it has stopped writing")
 
     async def _attempt(self) -> float | None:
         """One batch; None when it committed, else how long to back off."""

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from adapters.clock import SystemClock
 from adapters.postgres.leader import (
@@ -78,7 +79,10 @@ async def test_a_leader_whose_session_dies_stops_and_another_takes_over(
     assert await first.hold()
     _terminate_leader_session(clean_db)
     assert await second.hold()
-    assert not await first.hold()
+    with pytest.raises(DBAPIError):  # its session is gone: it learns so on its next call
+        await first.hold()
+    assert not first.is_leader
+    assert not await first.hold(), "a new session, and the lock is taken"
     ingest = IngestBatch(ListTradeSource([_batch()]), LeaderUnitOfWorkFactory(first), SystemClock())
     with pytest.raises(LeadershipLost):
         await ingest()
@@ -121,4 +125,6 @@ async def test_a_silent_leader_loses_the_lock_when_its_lease_runs_out(locks: tup
     assert await first.hold()
     # The leader says nothing; the server ends its session after the lease (1 s here).
     await async_wait_for(second.hold, timeout=15, interval=0.2)
-    assert not await first.hold()
+    with pytest.raises(DBAPIError):
+        await first.hold()
+    assert not first.is_leader

@@ -14,15 +14,15 @@ from tests.fakes import FakeLeadership, FakeUnitOfWorkFactory, FrozenClock, List
 
 
 class CountedWaits:
-    """Stops the runner after a given number of waits, without waiting."""
+    """Records the waits and stops the runner after a given number of them, without waiting."""
 
     def __init__(self, stop_after: int) -> None:
-        self.count = 0
+        self.waits: list[float] = []
         self._stop_after = stop_after
 
     async def __call__(self, stop: asyncio.Event, seconds: float) -> None:
-        self.count += 1
-        if self.count >= self._stop_after:
+        self.waits.append(seconds)
+        if len(self.waits) >= self._stop_after:
             stop.set()
 
 
@@ -84,3 +84,24 @@ async def test_losing_and_regaining_leadership_resumes_again() -> None:
     await runner.run(asyncio.Event())
     assert source.stored_at_resume == [0, 2], "resumed on first leading, and again after regaining it"
     assert len(uow.store.trades) == 4
+
+
+async def test_an_unreachable_store_is_a_failed_attempt_with_backoff_then_a_follower_recovers() -> None:
+    clock, uow = FrozenClock(), FakeUnitOfWorkFactory()
+    down = ConnectionError("connection refused")
+    leadership = FakeLeadership(True, down, down, down, False, True)
+    waits = CountedWaits(7)
+    runner = IngestionRunner(
+        IngestBatch(ListTradeSource([_batch(clock) for _ in range(5)]), uow, clock),
+        1.0,
+        8.0,
+        wait=waits,
+        monotonic=lambda: 0.0,
+        leadership=leadership,
+    )
+    await runner.run(asyncio.Event())
+    assert waits.waits == [1.0, 1.0, 2.0, 4.0, 1.0, 1.0, 1.0]
+    assert runner.consecutive_failures == 0
+    heartbeat = uow.store.heartbeat
+    assert heartbeat is not None and heartbeat.batches_committed == 3
+    assert heartbeat.failed_attempts == 3, "the outage is reported by the next batch this process commits"

@@ -94,11 +94,11 @@ class PostgresLeaderLock:
             query = HOLDS_LOCK if self._leader else TRY_LOCK
             held = bool((await self._connection.execute(query, {"key": self.key})).scalar_one())
             await self._connection.commit()  # a session lock outlives the transaction; the transaction must not linger
-        except Exception as error:  # a broken session holds nothing: start over with a new one
+        except Exception as error:  # a broken session holds nothing: the next call starts a new one
             if self._leader:
                 log.warning("lost the ingestion leader session: %s: %s", type(error).__name__, _first_line(error))
             await self._drop()
-            return False
+            raise
         if self._leader and not held:
             log.warning("the ingestion leader lock is no longer held by this session")
         self._leader = held
