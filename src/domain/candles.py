@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Context, Decimal, Inexact, InvalidOperation, Rounded
@@ -253,12 +253,11 @@ class BucketSpan:
         step = self.interval.length
         return (self.first + i * step for i in range(self.count))
 
-    def missing(self, have: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
-        """Maximal runs `[lo, hi)` of buckets whose start is not in `have`, in order."""
-        present = set(have)
+    def missing(self, have: Container[datetime]) -> list[tuple[datetime, datetime]]:
+        """Maximal runs `[lo, hi)` of buckets whose start is not in `have` (a set or mapping), in order."""
         runs: list[tuple[datetime, datetime]] = []
         for start in self.starts():
-            if start in present:
+            if start in have:
                 continue
             if runs and runs[-1][1] == start:
                 runs[-1] = (runs[-1][0], start + self.interval.length)

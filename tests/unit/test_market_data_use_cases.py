@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 from application.candles import CandleQuery, GetCandles
 from application.freshness import GetFreshness
 from application.trades import ListTrades, TradeQuery
-from domain.candles import Interval, candles_of, trade_key
+from domain.candles import BucketSpan, Interval, candles_of, trade_key
 from domain.errors import InvalidValue, TooManyCandles, UnknownSymbol
 from domain.ranges import TimeRange
 from domain.trades import Trade
 from tests.fakes import FakeUnitOfWorkFactory, FrozenClock
-from tests.strategies import EPOCH_2026, trade_lists
+from tests.strategies import EPOCH_2026, instants, intervals, prices, time_ranges, trade_lists
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 M1 = Interval.parse("1m")
@@ -137,3 +137,48 @@ async def test_a_page_limit_outside_one_to_ten_thousand_is_refused() -> None:
     with pytest.raises(InvalidValue) as raised:
         await ListTrades(FakeUnitOfWorkFactory())(TradeQuery("AAPL", window(0, 1), 10_001))
     assert raised.value.field == "limit"
+
+
+async def test_a_wider_candle_is_merged_from_stored_one_minute_candles() -> None:
+    uow, clock, get = setup(T0 + timedelta(seconds=90))
+    await write(uow, trade(10, "10.00"), trade(70, "11.00"))
+    day = Interval.parse("1d")
+    await get(CandleQuery("AAPL", day, window(0, 1)))
+    assert T0 in {start for _, _, start in uow.store.candles}  # the closed minute, stored on the way
+    clock.advance(30)
+    await write(uow, trade(115, "12.00"))
+    (candle,) = (await get(CandleQuery("AAPL", day, window(0, 1)))).candles
+    # Only the open minute and the empty rest of the day were read from trades, not the closed minute.
+    asked = aggregated(uow)[-1]
+    assert not any(lo <= T0 < hi for lo, hi in asked)
+    assert candle == candles_of(uow.store.trades, day)[0]
+
+
+query_steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("ask"), intervals(max_seconds=86_400), time_ranges(span=timedelta(hours=2))),
+        st.tuples(st.just("trade"), instants(span=timedelta(hours=2)), prices()),
+        st.tuples(st.just("wait"), st.integers(min_value=1, max_value=3600)),
+    ),
+    max_size=12,
+)
+
+
+@given(trade_lists(start=EPOCH_2026, span=timedelta(hours=2), max_size=30), query_steps)
+async def test_whatever_was_asked_before_every_answer_is_the_true_candles(trades: list[Trade], steps: list) -> None:
+    uow, clock, get = setup(EPOCH_2026 + timedelta(minutes=50))
+    await write(uow, *[Trade(t.symbol, t.ts, t.price, t.volume) for t in trades])
+    for step in steps:
+        if step[0] == "trade":
+            await write(uow, Trade("AAPL", step[1], step[2], 1))
+        elif step[0] == "wait":
+            clock.advance(step[1])
+        else:
+            _, interval, window_ = step
+            if BucketSpan.select(window_, interval, 10**9).count > 10_000:
+                continue
+            series = await get(CandleQuery("AAPL", interval, window_))
+            span = series.span
+            inside = [t for t in uow.store.trades if span.first <= t.ts < span.end]
+            assert series.candles == candles_of(inside, interval)
+            assert all(series.is_complete(c) == (c.end <= clock.now()) for c in series.candles)
