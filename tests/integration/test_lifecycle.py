@@ -107,3 +107,23 @@ def test_startup_refuses_a_schema_behind_the_code_until_mdp_migrate_runs(
     migrated = run_command(settings, "migrate", timeout=60)
     assert migrated.returncode == 0, migrated.stderr
     assert f"database schema at {migrations.head_revision()}" in migrated.stdout
+
+
+def test_replicas_that_all_migrate_at_once_take_turns_and_all_succeed(fresh_database: Callable[..., str]) -> None:
+    url = fresh_database("mdp_migrate_race")
+    env = service_env({"DATABASE_URL": url})
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "entrypoints", "migrate", "up"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outputs = [racer.communicate(timeout=120)[0] for racer in racers]
+    assert [racer.returncode for racer in racers] == [0, 0, 0], outputs
+    head = migrations.head_revision()
+    assert all(f"database schema at {head}" in output for output in outputs)
+    assert migrations.current_revision(url) == head
