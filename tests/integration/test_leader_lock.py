@@ -128,3 +128,10 @@ async def test_a_silent_leader_loses_the_lock_when_its_lease_runs_out(locks: tup
     with pytest.raises(DBAPIError):
         await first.hold()
     assert not first.is_leader
+
+
+async def test_closing_the_leader_frees_the_lock_at_once(locks: tuple[PostgresLeaderLock, ...]) -> None:
+    first, second = locks
+    assert await first.hold()
+    await first.close()  # what shutdown does, after the runner has finished its batch
+    assert await second.hold(), "no wait for the old backend to exit"

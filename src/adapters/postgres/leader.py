@@ -118,7 +118,7 @@ class PostgresLeaderLock:
         await self._drop()
 
     async def close(self) -> None:
-        await self._drop()
+        await self.release()
         await self._engine.dispose()
 
     async def _drop(self) -> None:
