@@ -58,6 +58,9 @@ class ServiceProcess:
     def get(self, path: str) -> httpx.Response:
         return httpx.get(f"{self.base_url}{path}", timeout=5)
 
+    def get_slow(self, path: str) -> httpx.Response:
+        return httpx.get(f"{self.base_url}{path}", timeout=60)
+
     def alive(self) -> bool:
         return self.process.poll() is None
 

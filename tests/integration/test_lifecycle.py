@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 
+import httpx
 import pytest
 
 from adapters.postgres import migrations
@@ -127,3 +130,66 @@ def test_replicas_that_all_migrate_at_once_take_turns_and_all_succeed(fresh_data
     head = migrations.head_revision()
     assert all(f"database schema at {head}" in output for output in outputs)
     assert migrations.current_revision(url) == head
+
+
+class HangingUpstream:
+    """Accepts TCP connections and never answers, so a request that calls it stays in flight."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        self.called = threading.Event()
+        self._held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._server.accept()
+            except OSError:
+                return
+            self._held.append(connection)
+            self.called.set()
+
+    def close(self) -> None:
+        self._server.close()
+        for connection in self._held:
+            connection.close()
+
+
+def _refuses_connections(base_url: str) -> bool:
+    try:
+        httpx.get(f"{base_url}/health", timeout=1)
+    except httpx.ConnectError:
+        return True
+    except httpx.HTTPError:
+        pass
+    return False
+
+
+def test_sigterm_stops_accepting_and_finishes_the_request_in_flight(database_url: str) -> None:
+    upstream = HangingUpstream()
+    settings = {
+        "DATABASE_URL": database_url,
+        "INGESTION_ENABLED": "false",
+        # /dashboard calls this upstream and waits for it: a request that is in flight for 3 s.
+        "DASHBOARD_API_BASE_URL": f"http://127.0.0.1:{upstream.port}",
+        "DASHBOARD_FETCH_TIMEOUT_SECONDS": "3",
+        "SHUTDOWN_TIMEOUT_SECONDS": "20",
+    }
+    answers: list[httpx.Response] = []
+    try:
+        with ServiceProcess(settings) as service:
+            wait_until(service.ready, service)
+            request = threading.Thread(target=lambda: answers.append(service.get_slow("/dashboard")))
+            request.start()
+            assert upstream.called.wait(30), "the dashboard request never reached its upstream"
+            service.signal(signal.SIGTERM)
+            wait_until(lambda: _refuses_connections(service.base_url), timeout=30)
+            assert request.is_alive(), "new connections are refused while the request is still in flight"
+            request.join(30)
+            assert service.wait(30) == 0, service.output
+    finally:
+        upstream.close()
+    (answer,) = answers
+    assert answer.status_code == 200, "the request in flight was answered, not cut"
