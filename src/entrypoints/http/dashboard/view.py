@@ -131,7 +131,7 @@ def _row(r: dict[str, Any]) -> RouteRow:
 
 def _leader(value: Any) -> str:
     if isinstance(value, bool):
-        return "yes, this replica" if value else "no"
+        return "yes" if value else "no"
     return "-"
 
 
