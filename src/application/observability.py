@@ -34,18 +34,16 @@ class IngestionReport:
 class GetIngestionStatus:
     """Reads the shared heartbeat and row counts under a deadline, remembering the last good read.
 
-    Concurrent callers share one read in flight, so a hung store costs one
-    connection, not one per request.
-
     The freshness rule is applied at the current time to whatever heartbeat is
     known, so a status from cached figures still turns dead once the heartbeat
-    is older than the threshold. Keep one instance per process: it is the cache.
+    is older than the threshold. Concurrent callers share one read in flight, so
+    a hung store costs one connection, not one per request. Keep one instance
+    per process: it is the cache.
     """
 
     def __init__(
         self, reader: StatisticsReader, clock: Clock, interval_seconds: float, deadline_seconds: float
     ) -> None:
-        self._reader = reader
         self._clock = clock
         self._interval = interval_seconds
         self._deadline = deadline_seconds
