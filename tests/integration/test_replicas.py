@@ -1,4 +1,4 @@
-"""Three real replicas on one PostgreSQL: exactly one ingests, and another takes over when it dies."""
+"""Three real replicas on one PostgreSQL: exactly one ingests; another takes over when it is cut off, frozen or killed."""
 
 from __future__ import annotations
 
@@ -101,6 +101,18 @@ def test_one_replica_ingests_and_another_takes_over_when_it_dies(
     # The leader's own session is cut (network loss): it must stop writing; someone leads again.
     cut = _takeover(url, lambda: _terminate_session_of(url, first), "", list(processes.values()))
     assert cut <= TAKEOVER_BOUND
+
+    # The leader freezes (a stalled VM, a long pause) with its connection open: the server
+    # ends its silent session after the lease, another replica leads, and once the
+    # frozen one wakes up it finds it leads no more and writes nothing.
+    frozen = leader_instance(url)
+    assert frozen is not None
+    others = [p for name, p in processes.items() if name != frozen]
+    paused = _takeover(url, lambda: processes[frozen].signal(signal.SIGSTOP), frozen, others)
+    processes[frozen].signal(signal.SIGCONT)
+    print(f"takeover after SIGSTOP of {frozen}: {paused.total_seconds():.2f}s (lease 1s)")
+    assert paused <= TAKEOVER_BOUND
+    wait_until(lambda: processes[frozen].get("/metrics").json()["is_ingestion_leader"] is False, processes[frozen])
 
     victim = leader_instance(url)
     assert victim is not None
