@@ -1,12 +1,13 @@
-"""Ingestion takeover time: SIGKILL the leader of N real replicas, measure until another leads and commits.
+"""Ingestion takeover time: SIGKILL (or stop, or freeze) the leader of real replicas, measure until another commits.
 
-Usage: .venv/bin/python bench/takeover.py [--kills 10] [--replicas 3] [--interval 0.5]
+Usage: .venv/bin/python bench/takeover.py [--kills 10] [--replicas 3] [--interval 0.5] [--signal KILL|TERM|STOP]
 
 Starts a throw-away embedded PostgreSQL (or uses DATABASE_URL, in a database of
 its own), migrates it and starts `--replicas` processes of `python -m entrypoints`
 on free loopback ports. Each round reads which replica's dedicated session holds
-the ingestion advisory lock, SIGKILLs that process, and measures on the
-database's clock:
+the ingestion advisory lock, sends that process the signal (SIGKILL by default;
+SIGTERM for a graceful stop, SIGSTOP for a frozen leader whose lease must run
+out), and measures on the database's clock:
   lock    - until another replica's session holds the lock
   commit  - until that replica has committed its first batch (heartbeat)
 A replacement replica is started after each kill, so every round has the same
@@ -48,6 +49,12 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--replicas", type=int, default=3)
     parser.add_argument("--interval", type=float, default=0.5, help="INGESTION_INTERVAL_SECONDS of the replicas")
+    parser.add_argument(
+        "--signal",
+        choices=["KILL", "TERM", "STOP"],
+        default="KILL",
+        help="how the leader goes: KILL (dies), TERM (graceful stop), STOP (frozen: the lease must run out)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         server, url = None, os.environ.get("DATABASE_URL")
@@ -115,24 +122,40 @@ def observe(conn: psycopg.Connection) -> tuple[datetime, str | None, datetime | 
     return now, (holder.removeprefix("mdp-leader ") if holder else None), beat
 
 
-def one_kill(conn: psycopg.Connection, replicas: dict[str, Replica], timeout: float = 60) -> tuple[str, float, float]:
+def one_round(
+    conn: psycopg.Connection, replicas: dict[str, Replica], sig: signal.Signals, timeout: float = 60
+) -> tuple[str, float, float]:
+    """Signal the leader; (its name, seconds until another holds the lock, until it has committed)."""
     _, leader, _ = observe(conn)
     while leader is None:
         time.sleep(0.05)
         _, leader, _ = observe(conn)
-    killed_at, _, _ = observe(conn)
-    replicas[leader].process.send_signal(signal.SIGKILL)
-    replicas.pop(leader).process.wait()
-    lock_s = None
+    signalled_at, _, _ = observe(conn)
+    process = replicas.pop(leader).process
+    process.send_signal(sig)
+    try:
+        lock_s, commit_s = measure(conn, leader, signalled_at, timeout)
+    finally:
+        if sig == signal.SIGSTOP:  # a frozen process never exits by itself
+            process.kill()
+        process.wait(timeout=60)
+    return leader, lock_s, commit_s
+
+
+def measure(conn: psycopg.Connection, leader: str, since: datetime, timeout: float) -> tuple[float, float]:
+    """Until another session holds the lock, and until a heartbeat newer than any the old leader wrote."""
+    lock_s, old_beat = None, since
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         now, holder, beat = observe(conn)
-        if lock_s is None and holder not in (None, leader):
-            lock_s = (now - killed_at).total_seconds()
-        if lock_s is not None and beat is not None and beat > killed_at:
-            return leader, lock_s, (beat - killed_at).total_seconds()
+        if holder in (None, leader):  # a stopping leader may still commit until it unlocks
+            old_beat = max(old_beat, beat or since)
+        elif lock_s is None:
+            lock_s = (now - since).total_seconds()
+        if lock_s is not None and beat is not None and beat > old_beat:
+            return lock_s, (beat - since).total_seconds()
         time.sleep(0.01)
-    raise SystemExit(f"no takeover within {timeout}s after killing {leader}")
+    raise SystemExit(f"no takeover within {timeout}s after signalling {leader}")
 
 
 def run(url: str, args: argparse.Namespace) -> None:
@@ -146,12 +169,14 @@ def run(url: str, args: argparse.Namespace) -> None:
                 replica.wait_ready()
             for _ in range(args.kills):
                 time.sleep(3 * args.interval)  # let the leader settle into its cadence
-                rows.append(one_kill(conn, replicas))
+                rows.append(one_round(conn, replicas, signal.Signals[f"SIG{args.signal}"]))
                 serial += 1
                 fresh = Replica(url, f"r{serial}", args.interval, log_dir)
                 replicas[fresh.name] = fresh
                 fresh.wait_ready()
-                print(f"killed {rows[-1][0]:>4}: lock free -> held {rows[-1][1]:.3f}s, first batch {rows[-1][2]:.3f}s")
+                print(
+                    f"SIG{args.signal} {rows[-1][0]:>4}: lock free -> held {rows[-1][1]:.3f}s, first batch {rows[-1][2]:.3f}s"
+                )
     finally:
         for replica in replicas.values():
             replica.process.send_signal(signal.SIGTERM)
@@ -162,7 +187,8 @@ def run(url: str, args: argparse.Namespace) -> None:
 
 def report(rows: list[tuple[str, float, float]], args: argparse.Namespace) -> None:
     print(
-        f"\n{len(rows)} SIGKILLs of the leader, {args.replicas} replicas, INGESTION_INTERVAL_SECONDS={args.interval}"
+        f"\n{len(rows)} x SIG{args.signal} to the leader, {args.replicas} replicas,"
+        f" INGESTION_INTERVAL_SECONDS={args.interval}"
         f" (the bound is about 3 intervals = {3 * args.interval:.2f}s)"
     )
     print(f"{'':24}{'min':>8}{'median':>8}{'max':>8}")
