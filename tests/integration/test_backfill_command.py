@@ -28,7 +28,7 @@ def _span(url: str) -> tuple[int, object, object]:
 def test_backfill_loads_history_and_a_second_run_prepends(clean_db: str) -> None:
     first = _mdp("backfill", "--hours", "0.05", "--rate", "20", "--seed", "1", url=clean_db)
     assert first.returncode == 0, first.stderr
-    count, oldest, newest = _span(clean_db)
+    count, oldest, _newest = _span(clean_db)
     assert 16_000 < count < 20_000  # 5 symbols x 20/s x 180 s, Poisson
     assert f"backfilled {count:,} trades" in first.stdout
     second = _mdp("backfill", "--hours", "0.01", "--seed", "2", url=clean_db)
@@ -37,7 +37,9 @@ def test_backfill_loads_history_and_a_second_run_prepends(clean_db: str) -> None
     assert total > count
     with psycopg.connect(libpq_url(clean_db)) as conn:
         late = conn.execute("SELECT max(ts) FROM trades WHERE ts < %s", (oldest,)).fetchone()
-        duplicates = conn.execute("SELECT count(*) FROM (SELECT symbol, ts FROM trades GROUP BY 1, 2 HAVING count(*) > 1) d").fetchone()
+        duplicates = conn.execute(
+            "SELECT count(*) FROM (SELECT symbol, ts FROM trades GROUP BY 1, 2 HAVING count(*) > 1) d"
+        ).fetchone()
     assert late is not None and late[0] < oldest and new_oldest < oldest
     assert duplicates == (0,)
     with psycopg.connect(libpq_url(clean_db)) as conn:

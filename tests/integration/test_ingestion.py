@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -64,7 +65,9 @@ async def test_the_loop_resumes_by_itself_after_the_database_restarts(
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
     try:
-        await async_wait_for(lambda: _async(lambda: (_one(url, "SELECT batches_committed FROM ingestion_heartbeat") or 0) >= 2))
+        await async_wait_for(
+            lambda: _async(lambda: (_one(url, "SELECT batches_committed FROM ingestion_heartbeat") or 0) >= 2)
+        )
         await asyncio.to_thread(restartable_postgres.stop)
         await async_wait_for(lambda: _async(lambda: runner.consecutive_failures >= 2))
         await asyncio.to_thread(restartable_postgres.start)
@@ -103,7 +106,7 @@ def _assert_strictly_increasing_per_symbol(url: str) -> None:
         by_symbol[symbol].append(ts)
     assert rows
     for stamps in by_symbol.values():
-        assert all(a < b for a, b in zip(stamps, stamps[1:], strict=False))
+        assert all(a < b for a, b in itertools.pairwise(stamps))
 
 
 async def _async(check):  # type: ignore[no-untyped-def]

@@ -25,21 +25,19 @@ def _tables(url: str) -> set[str]:
 def test_upgrade_downgrade_upgrade(fresh_database: Callable[..., str]) -> None:
     url = fresh_database("mdp_migrations")
     migrations.upgrade(url)
-    assert EXPECTED_TABLES <= _tables(url)
+    assert _tables(url) >= EXPECTED_TABLES
     assert migrations.current_revision(url) == migrations.head_revision()
     migrations.downgrade(url, "base")
     assert _tables(url) == set()
     assert migrations.current_revision(url) is None
     migrations.upgrade(url)
-    assert EXPECTED_TABLES <= _tables(url)
+    assert _tables(url) >= EXPECTED_TABLES
 
 
 def test_models_and_migrations_agree(database_url: str) -> None:
     engine = create_engine(sync_url(database_url))
     with engine.connect() as conn:
-        context = MigrationContext.configure(
-            conn, opts={"include_object": include_object, "compare_type": True}
-        )
+        context = MigrationContext.configure(conn, opts={"include_object": include_object, "compare_type": True})
         assert compare_metadata(context, metadata) == []
     engine.dispose()
 

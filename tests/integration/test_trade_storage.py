@@ -33,7 +33,11 @@ async def test_trades_land_in_daily_partitions_and_read_back_exactly(container: 
         await uow.trades.add_many(trades)
         await uow.commit()
     placed = _sql(clean_db, "SELECT tableoid::regclass::text, symbol, ts, price FROM trades ORDER BY symbol, ts")
-    assert [(p[0], p[1]) for p in placed] == [("trades_p20260302", "AAPL"), ("trades_p20260303", "AAPL"), ("trades_p20260302", "MSFT")]
+    assert [(p[0], p[1]) for p in placed] == [
+        ("trades_p20260302", "AAPL"),
+        ("trades_p20260303", "AAPL"),
+        ("trades_p20260302", "MSFT"),
+    ]
     assert [p[3] for p in placed] == [Decimal("187.23"), Decimal("187.24"), Decimal("0.01")]
     assert placed[0][2] == trades[0].ts
     async with uow_factory() as uow:
@@ -48,7 +52,9 @@ def test_rows_caught_by_the_default_partition_move_into_the_day_partition(clean_
     _sql(clean_db, "INSERT INTO trades (symbol, ts, price, volume) VALUES ('TSLA', %s, 250.5, 2)", ts)
     assert _sql(clean_db, "SELECT tableoid::regclass::text FROM trades") == [("trades_default",)]
     _sql(clean_db, "SELECT ensure_trade_partition(%s::date)", ts.date())
-    assert _sql(clean_db, "SELECT tableoid::regclass::text, price FROM trades") == [("trades_p20310517", Decimal("250.50"))]
+    assert _sql(clean_db, "SELECT tableoid::regclass::text, price FROM trades") == [
+        ("trades_p20310517", Decimal("250.50"))
+    ]
     assert _sql(clean_db, "SELECT sum(rows) FROM row_counts WHERE table_name = 'trades'") == [(1,)]
 
 
@@ -63,7 +69,9 @@ def test_rows_caught_by_the_default_partition_move_into_the_day_partition(clean_
 )
 def test_impossible_rows_are_rejected(clean_db: str, symbol: str, price: str, volume: int, constraint: str) -> None:
     with pytest.raises(psycopg.errors.IntegrityError) as raised:
-        _sql(clean_db, "INSERT INTO trades (symbol, ts, price, volume) VALUES (%s, now(), %s, %s)", symbol, price, volume)
+        _sql(
+            clean_db, "INSERT INTO trades (symbol, ts, price, volume) VALUES (%s, now(), %s, %s)", symbol, price, volume
+        )
     assert raised.value.diag.constraint_name == constraint
 
 
@@ -71,7 +79,10 @@ def test_row_counters_are_exact_through_insert_copy_delete_and_truncate(clean_db
     def count() -> int:
         return int(_sql(clean_db, "SELECT coalesce(sum(rows), 0) FROM row_counts WHERE table_name = 'trades'")[0][0])
 
-    _sql(clean_db, "INSERT INTO trades (symbol, ts, price, volume) SELECT 'AAPL', now() - i * interval '1 ms', 1, 1 FROM generate_series(1, 250) i")
+    _sql(
+        clean_db,
+        "INSERT INTO trades (symbol, ts, price, volume) SELECT 'AAPL', now() - i * interval '1 ms', 1, 1 FROM generate_series(1, 250) i",
+    )
     rows = [("GOOGL", 1_772_409_600_000_000 + i, 14_000 + i, 1 + i) for i in range(1000)]
     PostgresTradeCopier(clean_db).copy([rows[:400], rows[400:]], (DAY, DAY + timedelta(days=1)))
     assert count() == 1250 == _sql(clean_db, "SELECT count(*) FROM trades")[0][0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -38,7 +39,7 @@ def test_prices_on_the_tick_and_timestamps_strictly_increase_per_symbol(seed: in
         assert START < trade.ts <= end
         by_symbol[trade.symbol].append(trade)
     for trades in by_symbol.values():
-        assert all(a.ts < b.ts for a, b in zip(trades, trades[1:], strict=False))
+        assert all(a.ts < b.ts for a, b in itertools.pairwise(trades))
 
 
 @given(seed=st.integers(0, 2**32))
