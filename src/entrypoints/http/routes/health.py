@@ -30,7 +30,9 @@ def health() -> Health:
 @get(
     "/health/ready",
     summary="Readiness: 200 when the database answers, 503 with a reason when it does not",
-    responses={503: ResponseSpec(data_container=Readiness, description="The database is unreachable")},
+    responses={
+        503: ResponseSpec(data_container=Readiness, description="The database is unreachable", generate_examples=False)
+    },
 )
 async def ready(state: State) -> Response[Readiness]:
     probe: PostgresHealthProbe = await resolve(state.container.gateways.health_probe)
