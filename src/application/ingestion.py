@@ -44,7 +44,9 @@ class IngestBatch:
     def record_failure(self, error: BaseException) -> None:
         """Remember a failed attempt so the next committed heartbeat reports it."""
         self._failures.count += 1
-        self._failures.last_error = f"{type(error).__name__}: {error}".strip()[:500]
+        # Drivers add hints and links on further lines; operators need the first.
+        first_line = next(iter(str(error).strip().splitlines()), "")
+        self._failures.last_error = f"{type(error).__name__}: {first_line}".strip()[:500]
         self._failures.last_error_at = self._clock.now()
 
     async def resume(self) -> None:

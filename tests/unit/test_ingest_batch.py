@@ -86,3 +86,12 @@ async def test_resume_hands_the_source_the_latest_stored_trade_per_symbol() -> N
     assert source.resumed_from is not None
     latest = {t.symbol: t for t in source.resumed_from}
     assert latest["AAPL"].volume == 3 and latest["MSFT"].volume == 2
+
+
+async def test_the_recorded_error_is_one_line() -> None:
+    clock, uow = FrozenClock(), FakeUnitOfWorkFactory()
+    ingest = IngestBatch(ListTradeSource([[]]), uow, clock)
+    ingest.record_failure(ConnectionError("connection refused\n(Background on this error at: https://example)"))
+    await ingest()
+    assert uow.store.heartbeat is not None
+    assert uow.store.heartbeat.last_error == "ConnectionError: connection refused"
