@@ -14,24 +14,19 @@ Each round truncates the table first; the median of the rounds is reported.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import psycopg
 
-from adapters.postgres import migrations
 from adapters.postgres.bulk import COPY_TRADES, PostgresTradeCopier, copy_text
-from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.url import libpq_url
 from adapters.synthetic.source import SyntheticTradeSource
 from domain.trades import SUPPORTED_SYMBOLS, from_raw
 from entrypoints.backfill import chunks
+from harness import own_database, postgres_server
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -42,29 +37,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        server = None
-        url = os.environ.get("DATABASE_URL")
-        if not url:
-            server = EmbeddedPostgres(Path(tmp) / "pg", port=0)
-            server.start()
-            url = server.url
-        try:
-            run(own_database(url), args)
-        finally:
-            if server:
-                server.stop()
-
-
-def own_database(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    name = f"mdp_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    bench_url = make_url(url).set(database=name).render_as_string(hide_password=False)
-    migrations.upgrade(bench_url)
-    return bench_url
+    with postgres_server() as server_url:
+        run(own_database(server_url), args)
 
 
 def run(url: str, args: argparse.Namespace) -> None:

@@ -18,22 +18,17 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import uuid
-from pathlib import Path
 
 import httpx
-import psycopg
 import uvicorn
 
-from adapters.postgres import migrations
-from adapters.postgres.embedded import EmbeddedPostgres, free_port
-from adapters.postgres.url import libpq_url
+from adapters.postgres.embedded import free_port
 from entrypoints.container import build_container
 from entrypoints.http.app import create_app
 from entrypoints.settings import load_settings
+from harness import own_database, postgres_server
 
 RATE = 100.0  # trades per second per symbol in the big backfill
 SYMBOLS = 5
@@ -46,29 +41,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--requests", type=int, default=50)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        server = None
-        url = os.environ.get("DATABASE_URL")
-        if not url:
-            server = EmbeddedPostgres(Path(tmp) / "pg", port=0)
-            server.start()
-            url = server.url
-        try:
-            run(own_database(url), own_database(url), args)
-        finally:
-            if server:
-                server.stop()
-
-
-def own_database(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    name = f"mdp_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    own = make_url(url).set(database=name).render_as_string(hide_password=False)
-    migrations.upgrade(own)
-    return own
+    with postgres_server() as server_url:
+        run(own_database(server_url), own_database(server_url), args)
 
 
 def run(small_url: str, large_url: str, args: argparse.Namespace) -> None:

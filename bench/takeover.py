@@ -24,17 +24,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import datetime
 from pathlib import Path
 
 import httpx
 import psycopg
 
-from adapters.postgres import migrations
-from adapters.postgres.embedded import EmbeddedPostgres, free_port
+from adapters.postgres.embedded import free_port
 from adapters.postgres.leader import INGESTION_LEADER_KEY
 from adapters.postgres.url import libpq_url
+from harness import drop_database, own_database, postgres_server
 
 HOLDER = (
     "SELECT clock_timestamp(), (SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
@@ -56,37 +55,12 @@ def main() -> None:
         help="how the leader goes: KILL (dies), TERM (graceful stop), STOP (frozen: the lease must run out)",
     )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        server, url = None, os.environ.get("DATABASE_URL")
-        if not url:
-            server = EmbeddedPostgres(Path(tmp) / "pg", port=0)
-            server.start()
-            url = server.url
-        own = own_database(url)
+    with postgres_server() as server_url:
+        own = own_database(server_url, "mdp_bench_takeover")
         try:
             run(own, args)
         finally:
-            drop_database(url, own)
-            if server:
-                server.stop()
-
-
-def own_database(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    name = f"mdp_bench_takeover_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    own = make_url(url).set(database=name).render_as_string(hide_password=False)
-    migrations.upgrade(own)
-    return own
-
-
-def drop_database(url: str, own: str) -> None:
-    from sqlalchemy.engine import make_url
-
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{make_url(own).database}" WITH (FORCE)')
+            drop_database(server_url, own)
 
 
 class Replica:
