@@ -10,16 +10,20 @@ from typing import Any
 WIDTH = 600
 HEIGHT = 120
 PAD = 4
+PIXEL = Decimal("0.01")
+ONE_PIXEL = Decimal(1)
 
 
 @dataclass(frozen=True, slots=True)
 class CandleShape:
-    x: float
-    wick_top: float
-    wick_bottom: float
-    body_top: float
-    body_height: float
-    width: float
+    """SVG geometry in pixels, kept Decimal (rounded to 0.01 px) like the prices it comes from."""
+
+    x: Decimal
+    wick_top: Decimal
+    wick_bottom: Decimal
+    body_top: Decimal
+    body_height: Decimal
+    width: Decimal
     rising: bool
     title: str
 
@@ -74,21 +78,25 @@ class _Scale:
     def step(self) -> Decimal:
         return Decimal(WIDTH) / self.slots
 
-    def y(self, price: Decimal) -> float:
+    def y(self, price: Decimal) -> Decimal:
         span = (self.high - self.low) or Decimal(1)
-        return round(float(PAD + (self.high - price) / span * (HEIGHT - 2 * PAD)), 2)
+        return _px(PAD + (self.high - price) / span * (HEIGHT - 2 * PAD))
+
+
+def _px(value: Decimal) -> Decimal:
+    return value.quantize(PIXEL)
 
 
 def _shape(row: tuple[str, Decimal, Decimal, Decimal, Decimal], scale: _Scale, slot: int) -> CandleShape:
     label, open_, high, low, close = row
     top, bottom = scale.y(max(open_, close)), scale.y(min(open_, close))
     return CandleShape(
-        x=round(float(scale.step * slot + scale.step / 2), 2),
+        x=_px(scale.step * slot + scale.step / 2),
         wick_top=scale.y(high),
         wick_bottom=scale.y(low),
         body_top=top,
-        body_height=max(round(bottom - top, 2), 1.0),
-        width=round(max(float(scale.step) * 0.7, 1.0), 2),
+        body_height=max(bottom - top, ONE_PIXEL),
+        width=_px(max(scale.step * Decimal("0.7"), ONE_PIXEL)),
         rising=close >= open_,
         title=f"{label} O {open_} H {high} L {low} C {close}",
     )
