@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import math
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -31,6 +32,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartupError as error:
         print(f"mdp: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader (`mdp status --json | head`) closed the pipe: not our failure.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 class _Parser(argparse.ArgumentParser):

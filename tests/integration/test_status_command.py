@@ -43,3 +43,13 @@ def test_status_of_an_instance_that_does_not_answer_is_one_line_and_exits_1(
     assert main(["status", "--url", url, "--timeout", "1"]) == 1
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith(f"mdp status: {url}/status/ingestion: ")
+
+
+def test_a_reader_that_closes_the_pipe_is_not_an_error(live_server: LiveServer, clean_db: str) -> None:
+    import subprocess
+    import sys
+
+    _beat_now(clean_db)
+    command = f"{sys.executable} -m entrypoints status --json --url {live_server.base_url} | true"
+    result = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr

