@@ -1,22 +1,30 @@
-"""Use case: the candles of a symbol, served from stored candles, computing only what is missing."""
+"""Use case: the candles of a symbol, read from the candles stored with the trades."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
 
-from application.freshness import GetFreshness
-from application.ports import Clock, StoredCandle, UnitOfWork, UnitOfWorkFactory
-from domain.candles import MAX_CANDLES, BucketSpan, Candle, Interval, rollup
-from domain.errors import UnknownSymbol
-from domain.freshness import Freshness
+from application.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from domain.candles import INTERVALS, MAX_CANDLES, BucketSpan, Interval
+from domain.errors import InvalidValue, UnknownSymbol
+from domain.freshness import Freshness, assess_freshness
+from domain.local_days import DAY, LocalDays
 from domain.ranges import TimeRange
+from domain.series import Bar, bar_of, fill_previous, is_final, roll_into
 from domain.trades import SUPPORTED_SYMBOLS
 
-BASE = Interval.parse("1m")
-"""Stored 1m candles are the building blocks of every wider interval."""
-ROLLUP_LIMIT = MAX_CANDLES
-"""Most 1m buckets a request rolls up; past it, wider candles come straight from trades."""
+STORED_INTERVALS = frozenset(i for i in INTERVALS if i.name != "1s")
+"""Intervals the store keeps with the trades; `1s` is computed from the trades on read."""
+
+
+class Fill(StrEnum):
+    NONE = "none"
+    """Empty buckets are left out."""
+    PREVIOUS = "previous"
+    """Empty buckets between the first and the last candle carry the previous close, with no volume."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,89 +32,87 @@ class CandleQuery:
     symbol: str
     interval: Interval
     window: TimeRange
+    zone: ZoneInfo | None = None
+    """Local-day buckets in this zone (1d only); None for buckets aligned to the Unix epoch."""
+    fill: Fill = Fill.NONE
 
 
 @dataclass(frozen=True, slots=True)
 class CandleSeries:
-    """The answer: candles by start, the buckets they cover, when it was asked, and how fresh the data is."""
+    """The answer: bars by start, the buckets they cover, the watermark that decides finality, and freshness."""
 
     symbol: str
-    span: BucketSpan
-    candles: list[Candle]
+    interval: Interval
+    zone: ZoneInfo | None
+    first: datetime
+    end: datetime
+    bars: list[Bar]
     as_of: datetime
+    watermark: datetime | None
     freshness: Freshness
 
-    def is_complete(self, candle: Candle) -> bool:
-        return candle.is_complete(self.as_of)
+    def is_complete(self, bar: Bar) -> bool:
+        return is_final(bar.end, self.watermark)
 
 
 class GetCandles:
     """Candles of every non-empty bucket starting in `[floor(start), end)`, each the TRUE candle of its bucket.
 
-    A stored candle is served as is when it was computed after its bucket closed
-    (trade writes delete stored candles they affect, so it is still true). Every
-    other bucket, the still-open one included, is computed from the trades of the
-    WHOLE bucket (or merged from its 1m candles) and upserted, with those 1m
-    candles, unless trades of the symbol were written meanwhile.
+    Stored candles are written with the trades, in the same transaction, so the
+    answer is a lookup. A bucket that has trades but no stored candle (a database
+    upgraded from before, trades written with triggers disabled) is computed from
+    the trades and stored: the repair path. `1s` candles are computed on read.
+    Local days roll up the stored candles of the widest interval that divides them.
     """
 
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, freshness: GetFreshness, max_candles: int = MAX_CANDLES
+        self, uow: UnitOfWorkFactory, clock: Clock, interval_seconds: float, max_candles: int = MAX_CANDLES
     ) -> None:
         self._uow = uow
         self._clock = clock
-        self._freshness = freshness
+        self._interval_seconds = interval_seconds
         self._max = max_candles
 
     async def __call__(self, query: CandleQuery) -> CandleSeries:
         if query.symbol not in SUPPORTED_SYMBOLS:
             raise UnknownSymbol(query.symbol, SUPPORTED_SYMBOLS)
-        span = BucketSpan.select(query.window, query.interval, self._max)
-        # Taken before reading: a candle computed now is final only if its bucket had closed by then.
-        now = self._clock.now()
+        buckets = self._buckets(query)
         async with self._uow() as uow:
-            # The revision first: a write committed after this read makes the save below refuse.
-            revision = await uow.trades.revision(query.symbol)
-            final = _final(await uow.candles.stored(query.symbol, query.interval, span.first, span.end))
-            computed, base = await _compute(uow, query.symbol, query.interval, span.missing(final))
-            store = [*computed, *base]
-            if store and revision is not None and await uow.candles.save(query.symbol, revision, store, now):
-                await uow.commit()
-        candles = sorted([*final.values(), *computed], key=lambda c: c.start)
-        return CandleSeries(query.symbol, span, candles, now, await self._freshness())
+            if isinstance(buckets, LocalDays):
+                base = buckets.rollup_base()
+                parts = await _bars(uow, query.symbol, BucketSpan(base, buckets.first, buckets.end))
+                bars = roll_into(parts, buckets.buckets)
+            else:
+                bars = await _bars(uow, query.symbol, buckets)
+            watermark = await uow.watermark.get()
+            heartbeat = await uow.heartbeat.get()
+            await uow.commit()  # keeps what the repair path stored; a read-only transaction otherwise
+        if query.fill is Fill.PREVIOUS:
+            bounds = buckets.buckets if isinstance(buckets, LocalDays) else buckets.bounds()
+            bars = fill_previous(bars, bounds)
+        now = self._clock.now()
+        freshness = assess_freshness(heartbeat, now, self._interval_seconds)
+        first, end = buckets.first, buckets.end
+        return CandleSeries(query.symbol, query.interval, query.zone, first, end, bars, now, watermark, freshness)
+
+    def _buckets(self, query: CandleQuery) -> BucketSpan | LocalDays:
+        if query.zone is None:
+            return BucketSpan.select(query.window, query.interval, self._max)
+        if query.interval != DAY:
+            raise InvalidValue("tz", str(query.zone), "only with interval=1d (local-day buckets); omit it otherwise")
+        return LocalDays.select(query.window, query.zone, self._max)
 
 
-async def _compute(
-    uow: UnitOfWork, symbol: str, interval: Interval, missing: list[tuple[datetime, datetime]]
-) -> tuple[list[Candle], list[Candle]]:
-    """Candles of the missing buckets, and the base (1m) candles computed on the way, to be stored too.
-
-    A wider bucket is the merge of its 1m candles (candles are a monoid), so stored
-    1m candles are reused and only the rest comes from trades: the open day of a `1d`
-    request costs its open minute, not a scan of the whole day. Past ROLLUP_LIMIT
-    1m buckets the whole range is aggregated from trades directly instead.
-    """
+async def _bars(uow: UnitOfWork, symbol: str, span: BucketSpan) -> list[Bar]:
+    """Stored bars of the span, plus those of buckets with trades but no stored candle (stored on the way)."""
+    interval = span.interval
+    if interval not in STORED_INTERVALS:
+        return [bar_of(c) for c in await uow.trades.candles(symbol, interval, [(span.first, span.end)])]
+    stored = await uow.candles.bars(symbol, interval, span.first, span.end)
+    missing = span.missing({bar.start for bar in stored})
     if not missing:
-        return [], []
-    if not _rolls_up(interval, missing):
-        return await uow.trades.candles(symbol, interval, missing), []
-    stored = _final(await uow.candles.stored(symbol, BASE, missing[0][0], missing[-1][1]))
-    held: list[Candle] = []
-    runs: list[tuple[datetime, datetime]] = []
-    for lo, hi in missing:
-        part = BucketSpan(BASE, lo, hi)
-        held.extend(stored[start] for start in part.starts() if start in stored)
-        runs.extend(part.missing(stored))
-    computed = await uow.trades.candles(symbol, BASE, runs) if runs else []
-    return rollup([*held, *computed], interval), computed
-
-
-def _rolls_up(interval: Interval, missing: list[tuple[datetime, datetime]]) -> bool:
-    if interval.seconds <= BASE.seconds or interval.seconds % BASE.seconds:
-        return False
-    return (missing[-1][1] - missing[0][0]) // BASE.length <= ROLLUP_LIMIT
-
-
-def _final(stored: list[StoredCandle]) -> dict[datetime, Candle]:
-    """Stored candles computed after their bucket closed; the others are recomputed and overwritten."""
-    return {s.candle.start: s.candle for s in stored if s.computed_at >= s.candle.end}
+        return stored
+    repaired = await uow.candles.repair(symbol, interval, missing)
+    if not repaired:
+        return stored
+    return sorted([*stored, *repaired], key=lambda bar: bar.start)

@@ -28,7 +28,9 @@ class _PendingFailures:
 
 
 class IngestBatch:
-    """Writes the source's next batch and advances the heartbeat in ONE transaction.
+    """Writes the source's next batch, the watermark and the heartbeat in ONE transaction.
+
+    The store folds the trades into the stored candles in that same transaction.
 
     A batch whose transaction fails is dropped whole: nothing of it is stored, the
     heartbeat does not move, and the failure is recorded with the next batch that
@@ -50,15 +52,17 @@ class IngestBatch:
         self._failures.last_error_at = self._clock.now()
 
     async def resume(self) -> None:
-        """Continue after what is stored, so timestamps never go back across restarts."""
+        """Continue strictly after the watermark and the stored trades: nothing is ever written behind it."""
         async with self._uow() as uow:
-            self._source.resume(await uow.trades.latest_per_symbol())
+            self._source.resume(await uow.trades.latest_per_symbol(), await uow.watermark.get())
 
     async def __call__(self) -> BatchReport:
         started = self._clock.now()
         trades = self._source.next_batch(started)
         async with self._uow() as uow:
             await uow.trades.add_many(trades)
+            # The source has delivered everything up to `started`: buckets ending by then are final.
+            await uow.watermark.advance(started)
             previous = await uow.heartbeat.get()
             committed_at = self._clock.now()
             duration_ms = (committed_at - started).total_seconds() * 1000

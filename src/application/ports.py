@@ -11,6 +11,7 @@ from typing import Protocol, Self
 from domain.candles import Candle, Interval, TradeKey
 from domain.heartbeat import Heartbeat
 from domain.ranges import TimeRange
+from domain.series import Bar
 from domain.trades import Trade
 
 
@@ -25,8 +26,8 @@ class TradeSource(Protocol):
 
     def next_batch(self, until: datetime) -> Sequence[Trade]: ...
 
-    def resume(self, latest: Iterable[Trade]) -> None:
-        """Continue strictly after these already stored trades (one per symbol)."""
+    def resume(self, latest: Iterable[Trade], watermark: datetime | None) -> None:
+        """Continue strictly after the watermark and after these already stored trades (one per symbol)."""
 
 
 class TradeRepository(Protocol):
@@ -39,29 +40,32 @@ class TradeRepository(Protocol):
     async def page(self, symbol: str, window: TimeRange, after: TradeKey | None, limit: int) -> list[Trade]:
         """Up to `limit` trades of `symbol` in `window`, in (timestamp, id) order, strictly after `after`."""
 
-    async def revision(self, symbol: str) -> int | None:
-        """A number that moves whenever trades of `symbol` are written; None if none ever were."""
-
-    async def candles(self, symbol: str, interval: Interval, spans: Sequence[tuple[datetime, datetime]]) -> list[Candle]:
+    async def candles(
+        self, symbol: str, interval: Interval, spans: Sequence[tuple[datetime, datetime]]
+    ) -> list[Candle]:
         """The candles of the trades in these bucket-aligned spans, computed where the trades are."""
 
 
-@dataclass(frozen=True, slots=True)
-class StoredCandle:
-    """A candle as stored, with the moment it was computed (before or after its bucket closed)."""
-
-    candle: Candle
-    computed_at: datetime
-
-
 class CandleRepository(Protocol):
-    """Stored candles: a cache of the true candle of each bucket, invalidated by trade writes."""
+    """Stored candles, which every trade write keeps equal to the candles of its trades, in its own transaction."""
 
-    async def stored(self, symbol: str, interval: Interval, first: datetime, end: datetime) -> list[StoredCandle]:
-        """Stored candles of buckets starting in `[first, end)`, by start."""
+    async def bars(self, symbol: str, interval: Interval, first: datetime, end: datetime) -> list[Bar]:
+        """Stored candles of buckets starting in `[first, end)`, by start, as served."""
 
-    async def save(self, symbol: str, revision: int, candles: Sequence[Candle], computed_at: datetime) -> bool:
-        """Upsert the candles unless trades of `symbol` moved past `revision`; False when not stored."""
+    async def repair(self, symbol: str, interval: Interval, spans: Sequence[tuple[datetime, datetime]]) -> list[Bar]:
+        """The candles of the trades in these bucket-aligned spans, computed from the trades, by start.
+
+        Those whose bucket has no stored candle are stored; a stored one is never overwritten.
+        """
+
+
+class WatermarkStore(Protocol):
+    """The time up to which the source has delivered trades and they are committed."""
+
+    async def get(self) -> datetime | None: ...
+
+    async def advance(self, to: datetime) -> None:
+        """Move the watermark to `to`, unless it is already later."""
 
 
 class HeartbeatStore(Protocol):
@@ -79,6 +83,7 @@ class StoreStatistics:
     heartbeat: Heartbeat | None
     trades: int
     candles: int
+    watermark: datetime | None = None
 
 
 class StatisticsReader(Protocol):
@@ -102,6 +107,7 @@ class UnitOfWork(Protocol):
     heartbeat: HeartbeatStore
     symbols: SymbolRepository
     candles: CandleRepository
+    watermark: WatermarkStore
 
     async def __aenter__(self) -> Self: ...
 

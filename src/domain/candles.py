@@ -180,10 +180,6 @@ class Candle:
     def vwap(self) -> Decimal:
         return vwap(self.notional, self.volume)
 
-    def is_complete(self, now: datetime) -> bool:
-        """A bucket is complete once it has closed; until then it may still change."""
-        return self.end <= now
-
 
 def candles_of(trades: Iterable[Trade], interval: Interval) -> list[Candle]:
     """The candles of the trades, one per non-empty bucket, ordered by (symbol, start)."""
@@ -252,6 +248,10 @@ class BucketSpan:
     def starts(self) -> Iterator[datetime]:
         step = self.interval.length
         return (self.first + i * step for i in range(self.count))
+
+    def bounds(self) -> Iterator[tuple[datetime, datetime]]:
+        step = self.interval.length
+        return ((start, start + step) for start in self.starts())
 
     def missing(self, have: Container[datetime]) -> list[tuple[datetime, datetime]]:
         """Maximal runs `[lo, hi)` of buckets whose start is not in `have` (a set or mapping), in order."""

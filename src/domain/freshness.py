@@ -55,9 +55,7 @@ def assess_freshness(heartbeat: Heartbeat | None, now: datetime, interval_second
     # 37.376999..., which would call a heartbeat exactly at the threshold dead.
     alive = now - heartbeat.beat_at <= timedelta(seconds=interval_seconds) * STALE_FACTOR
     status = IngestionStatus.ALIVE if alive else IngestionStatus.DEAD
-    return Freshness(
-        status, interval_seconds, threshold, heartbeat.beat_at, age, heartbeat.last_trade_at, since_trade
-    )
+    return Freshness(status, interval_seconds, threshold, heartbeat.beat_at, age, heartbeat.last_trade_at, since_trade)
 
 
 def _age(then: datetime, now: datetime) -> float:

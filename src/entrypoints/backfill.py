@@ -13,7 +13,8 @@ from typing import Any
 from tqdm import tqdm
 
 from adapters.postgres.bulk import PostgresTradeCopier
-from adapters.synthetic.source import SyntheticTradeSource, to_unix_us
+from adapters.synthetic.source import SyntheticTradeSource
+from domain.ranges import to_micros
 from domain.trades import SUPPORTED_SYMBOLS, RawTrade
 from entrypoints.settings import Settings
 
@@ -64,7 +65,7 @@ def run_backfill(args: argparse.Namespace, settings: Settings) -> int:
 
 def chunks(source: SyntheticTradeSource, start: datetime, end: datetime) -> Iterator[list[RawTrade]]:
     """The source's trades in [start, end), a minute at a time."""
-    first, last = to_unix_us(start), to_unix_us(end) - 1
+    first, last = to_micros(start), to_micros(end) - 1
     steps = max(1, math.ceil((last - first) / (CHUNK_SECONDS * 1_000_000)))
     for step in range(1, steps + 1):
         yield source.generate(min(last, first + step * CHUNK_SECONDS * 1_000_000))

@@ -17,7 +17,6 @@ from adapters.postgres.statistics import PostgresStatisticsReader
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from adapters.synthetic.source import SyntheticTradeSource
 from application.candles import GetCandles
-from application.freshness import GetFreshness
 from application.ingestion import IngestBatch
 from application.observability import GetIngestionStatus
 from application.symbols import InitializeSymbols, ListSymbols
@@ -112,13 +111,12 @@ class UseCases(containers.DeclarativeContainer):
         providers.Callable(lambda s: s.ingestion_interval_seconds, core.settings),
         providers.Callable(lambda s: s.status_db_timeout_seconds, core.settings),
     )
-    get_freshness = providers.Factory(
-        GetFreshness,
+    get_candles = providers.Factory(
+        GetCandles,
         gateways.unit_of_work,
         core.clock,
         providers.Callable(lambda s: s.ingestion_interval_seconds, core.settings),
     )
-    get_candles = providers.Factory(GetCandles, gateways.unit_of_work, core.clock, get_freshness)
     list_trades = providers.Factory(ListTrades, gateways.unit_of_work)
 
 

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.series import is_final
 from domain.candles import (
     EXACT,
     INTERVALS,
@@ -181,8 +182,9 @@ def test_a_candle_refuses_to_break_its_invariants(change: dict[str, object], fie
     assert raised.value.field == field
 
 
-def test_a_candle_knows_its_end_and_whether_it_is_complete() -> None:
+def test_a_candle_knows_its_end() -> None:
     candle = candles_of([Trade("AAPL", T0 + timedelta(seconds=59), Decimal("1.00"), 1, 1)], M1)[0]
     assert (candle.start, candle.end) == (T0, T0 + timedelta(minutes=1))
-    assert not candle.is_complete(T0 + timedelta(seconds=59, microseconds=999_999))
-    assert candle.is_complete(T0 + timedelta(minutes=1))
+    assert not is_final(candle.end, T0 + timedelta(seconds=59, microseconds=999_999))
+    assert is_final(candle.end, T0 + timedelta(minutes=1))
+    assert not is_final(candle.end, None)

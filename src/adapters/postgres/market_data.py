@@ -1,4 +1,4 @@
-"""Reads for the market data API: trade pages, candles computed in PostgreSQL, the stored-candle cache."""
+"""Reads for the market data API: trade pages, stored candles, and candles computed from the trades."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ from typing import Any
 
 from sqlalchemy import bindparam, literal, select, text, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.postgres.tables import candles, trade_revisions, trades
-from application.ports import StoredCandle
+from adapters.postgres.tables import VWAP, trades
 from domain.candles import Candle, Interval, TradeKey
 from domain.ranges import TimeRange
+from domain.series import Bar
 from domain.trades import Trade
 
 # Bucket starts are computed as in the domain: date_bin from the Unix epoch, in
@@ -23,13 +22,16 @@ from domain.trades import Trade
 # Each span is a run of whole buckets; the lateral join reads it through the
 # (symbol, ts, id) primary key, pruned to the partitions it touches. OFFSET 0
 # keeps the planner from flattening it into one scan of every partition.
-AGGREGATE_CANDLES = text(
-    """
-    SELECT bucket_start, prices[1] AS open, high, low, prices[cardinality(prices)] AS close,
-           volume, trade_count, notional
+BAR_COLUMNS = "bucket_start, bucket_end, open, high, low, close, volume, trade_count, notional, vwap"
+_AGGREGATE = f"""
+    SELECT bucket_start, bucket_start + :step AS bucket_end,
+           prices[1] AS open, high, low, prices[cardinality(prices)] AS close,
+           volume, trade_count, notional, {VWAP} AS vwap,
+           open_ts, ids[1] AS open_id, close_ts, ids[cardinality(ids)] AS close_id
     FROM (
         SELECT date_bin(:step, t.ts, TIMESTAMPTZ '1970-01-01 00:00:00+00') AS bucket_start,
-               array_agg(t.price ORDER BY t.ts, t.id) AS prices,
+               array_agg(t.price ORDER BY t.ts, t.id) AS prices, array_agg(t.id ORDER BY t.ts, t.id) AS ids,
+               min(t.ts) AS open_ts, max(t.ts) AS close_ts,
                max(t.price) AS high, min(t.price) AS low,
                sum(t.volume)::bigint AS volume, count(*) AS trade_count, sum(t.price * t.volume) AS notional
         FROM unnest(:los, :his) AS span(lo, hi)
@@ -40,11 +42,35 @@ AGGREGATE_CANDLES = text(
         ) AS t
         GROUP BY 1
     ) AS buckets
-    ORDER BY bucket_start
-    """
-).bindparams(
+"""
+_SPANS = (
     bindparam("los", type_=ARRAY(TIMESTAMP(timezone=True))),
     bindparam("his", type_=ARRAY(TIMESTAMP(timezone=True))),
+)
+AGGREGATE_CANDLES = text(_AGGREGATE + " ORDER BY bucket_start").bindparams(*_SPANS)
+# The seed's flow, for buckets that have trades but no stored candle: compute them
+# from the trades, store them unless a writer stored one meanwhile (its candle is
+# then the one the trigger keeps exact), and answer with what was computed.
+REPAIR_CANDLES = text(
+    f"""
+    WITH computed AS ({_AGGREGATE}),
+    stored AS (
+        INSERT INTO candles AS c (symbol, "interval", bucket_start, bucket_end, open, high, low, close, volume,
+                                  trade_count, notional, open_ts, open_id, close_ts, close_id)
+        SELECT :symbol, :interval, bucket_start, bucket_end, open, high, low, close, volume,
+               trade_count, notional, open_ts, open_id, close_ts, close_id
+        FROM computed ORDER BY bucket_start
+        ON CONFLICT (symbol, "interval", bucket_start) DO NOTHING
+    )
+    SELECT {BAR_COLUMNS} FROM computed ORDER BY bucket_start
+    """
+).bindparams(*_SPANS)
+STORED_BARS = text(
+    f"""
+    SELECT {BAR_COLUMNS} FROM candles
+    WHERE symbol = :symbol AND "interval" = :interval AND bucket_start >= :first AND bucket_start < :end
+    ORDER BY bucket_start
+    """
 )
 
 
@@ -63,23 +89,12 @@ async def page_trades(
     return [Trade(r.symbol, r.ts, r.price, r.volume, r.id) for r in result]
 
 
-async def trade_revision(session: AsyncSession, symbol: str) -> int | None:
-    query = select(trade_revisions.c.revision).where(trade_revisions.c.symbol == symbol)
-    return (await session.execute(query)).scalar_one_or_none()
-
-
 async def aggregate_candles(
     session: AsyncSession, symbol: str, interval: Interval, spans: Sequence[tuple[datetime, datetime]]
 ) -> list[Candle]:
     if not spans:
         return []
-    params = {
-        "step": interval.length,
-        "symbol": symbol,
-        "los": [lo for lo, _ in spans],
-        "his": [hi for _, hi in spans],
-    }
-    result = await session.execute(AGGREGATE_CANDLES, params)
+    result = await session.execute(AGGREGATE_CANDLES, _span_params(symbol, interval, spans))
     return [
         Candle(symbol, interval, r.bucket_start, r.open, r.high, r.low, r.close, r.volume, r.trade_count, r.notional)
         for r in result
@@ -90,54 +105,24 @@ class PostgresCandleRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def stored(self, symbol: str, interval: Interval, first: datetime, end: datetime) -> list[StoredCandle]:
-        c = candles.c
-        query = (
-            select(candles)
-            .where(c.symbol == symbol, c.interval == interval.name, c.bucket_start >= first, c.bucket_start < end)
-            .order_by(c.bucket_start)
-        )
-        result = await self._session.execute(query)
-        return [StoredCandle(_candle(r, interval), r.updated_at) for r in result]
+    async def bars(self, symbol: str, interval: Interval, first: datetime, end: datetime) -> list[Bar]:
+        params = {"symbol": symbol, "interval": interval.name, "first": first, "end": end}
+        result = await self._session.execute(STORED_BARS, params)
+        # Rows the schema checked when they were written: no domain re-validation on the hot path.
+        return [Bar(*row) for row in result.tuples()]
 
-    async def save(self, symbol: str, revision: int, batch: Sequence[Candle], computed_at: datetime) -> bool:
-        # FOR SHARE: concurrent readers store side by side; a trade writer (which
-        # bumps the revision) waits for us and then deletes what it invalidates.
-        lock = select(trade_revisions.c.revision).where(trade_revisions.c.symbol == symbol).with_for_update(read=True)
-        if (await self._session.execute(lock)).scalar_one_or_none() != revision:
-            return False
-        # Sorted by key: concurrent upserts of overlapping ranges lock rows in one order, so never deadlock.
-        rows = [_row(c, computed_at) for c in sorted(batch, key=lambda c: (c.symbol, c.interval.name, c.start))]
-        statement = pg_insert(candles)
-        keys = {"symbol", "interval", "bucket_start"}
-        await self._session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[candles.c.symbol, candles.c.interval, candles.c.bucket_start],
-                set_={k: statement.excluded[k] for k in rows[0] if k not in keys},
-            ),
-            rows,
-        )
-        return True
+    async def repair(self, symbol: str, interval: Interval, spans: Sequence[tuple[datetime, datetime]]) -> list[Bar]:
+        if not spans:
+            return []
+        params = {"interval": interval.name, **_span_params(symbol, interval, spans)}
+        result = await self._session.execute(REPAIR_CANDLES, params)
+        return [Bar(*row) for row in result.tuples()]
 
 
-def _candle(r: Any, interval: Interval) -> Candle:
-    return Candle(
-        r.symbol, interval, r.bucket_start, r.open, r.high, r.low, r.close, r.volume, r.trade_count, r.notional
-    )
-
-
-def _row(c: Candle, computed_at: datetime) -> dict[str, Any]:
+def _span_params(symbol: str, interval: Interval, spans: Sequence[tuple[datetime, datetime]]) -> dict[str, Any]:
     return {
-        "symbol": c.symbol,
-        "interval": c.interval.name,
-        "bucket_start": c.start,
-        "bucket_end": c.end,
-        "open": c.open,
-        "high": c.high,
-        "low": c.low,
-        "close": c.close,
-        "volume": c.volume,
-        "trade_count": c.trade_count,
-        "notional": c.notional,
-        "updated_at": computed_at,
+        "step": interval.length,
+        "symbol": symbol,
+        "los": [lo for lo, _ in spans],
+        "his": [hi for _, hi in spans],
     }

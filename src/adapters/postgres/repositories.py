@@ -5,18 +5,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import BigInteger, Numeric, Text, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.postgres.market_data import aggregate_candles, page_trades, trade_revision
-from adapters.postgres.tables import ingestion_heartbeat, symbols, trades
+from adapters.postgres.market_data import aggregate_candles, page_trades
+from adapters.postgres.tables import ingestion_heartbeat, ingestion_watermark, symbols, trades
 from domain.candles import Candle, Interval, TradeKey
 from domain.heartbeat import Heartbeat
 from domain.ranges import TimeRange
 from domain.trades import Trade
 
 HEARTBEAT_SOURCE = "synthetic"
+INSERT_TRADES = text(
+    "INSERT INTO trades (symbol, ts, price, volume) SELECT * FROM unnest(:symbols, :stamps, :prices, :volumes)"
+).bindparams(
+    bindparam("symbols", type_=ARRAY(Text)),
+    bindparam("stamps", type_=ARRAY(TIMESTAMP(timezone=True))),
+    bindparam("prices", type_=ARRAY(Numeric(18, 2))),
+    bindparam("volumes", type_=ARRAY(BigInteger)),
+)
 
 
 class PostgresTradeRepository:
@@ -29,9 +38,17 @@ class PostgresTradeRepository:
         if not batch:
             return 0
         await self.ensure_partitions({t.ts.date() for t in batch})
-        rows = [{"symbol": t.symbol, "ts": t.ts, "price": t.price, "volume": t.volume} for t in batch]
-        await self._session.execute(insert(trades), rows)
-        return len(rows)
+        # ONE statement, whatever the batch size: the candle trigger folds the batch once.
+        await self._session.execute(
+            INSERT_TRADES,
+            {
+                "symbols": [t.symbol for t in batch],
+                "stamps": [t.ts for t in batch],
+                "prices": [t.price for t in batch],
+                "volumes": [t.volume for t in batch],
+            },
+        )
+        return len(batch)
 
     async def ensure_partitions(self, days: set[date]) -> None:
         """Create missing daily partitions in this transaction (cheap when cached)."""
@@ -53,9 +70,6 @@ class PostgresTradeRepository:
 
     async def page(self, symbol: str, window: TimeRange, after: TradeKey | None, limit: int) -> list[Trade]:
         return await page_trades(self._session, symbol, window, after, limit)
-
-    async def revision(self, symbol: str) -> int | None:
-        return await trade_revision(self._session, symbol)
 
     async def candles(
         self, symbol: str, interval: Interval, spans: Sequence[tuple[datetime, datetime]]
@@ -86,6 +100,24 @@ class PostgresHeartbeatStore:
             statement.on_conflict_do_update(
                 index_elements=[ingestion_heartbeat.c.source],
                 set_={k: statement.excluded[k] for k in values if k != "source"},
+            )
+        )
+
+
+class PostgresWatermarkStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self) -> datetime | None:
+        query = select(ingestion_watermark.c.watermark).where(ingestion_watermark.c.source == HEARTBEAT_SOURCE)
+        return (await self._session.execute(query)).scalar_one_or_none()
+
+    async def advance(self, to: datetime) -> None:
+        statement = pg_insert(ingestion_watermark).values(source=HEARTBEAT_SOURCE, watermark=to)
+        await self._session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[ingestion_watermark.c.source],
+                set_={"watermark": func.greatest(ingestion_watermark.c.watermark, statement.excluded.watermark)},
             )
         )
 

@@ -1,11 +1,11 @@
-"""The heartbeat and exact row counts in one short read-only transaction; never a count(*) over trades."""
+"""The heartbeat, the watermark and exact row counts in one short read-only transaction; never a count(*) over trades."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.postgres.repositories import PostgresHeartbeatStore
+from adapters.postgres.repositories import PostgresHeartbeatStore, PostgresWatermarkStore
 from adapters.postgres.tables import row_counts
 from application.ports import StoreStatistics
 
@@ -21,6 +21,7 @@ class PostgresStatisticsReader:
     async def read(self) -> StoreStatistics:
         async with self._sessions() as session:
             heartbeat = await PostgresHeartbeatStore(session).get()
+            watermark = await PostgresWatermarkStore(session).get()
             result = await session.execute(
                 select(row_counts.c.table_name, func.coalesce(func.sum(row_counts.c.rows), 0))
                 .where(row_counts.c.table_name.in_(COUNTED))
@@ -28,4 +29,4 @@ class PostgresStatisticsReader:
             )
             counts = {name: int(total) for name, total in result.tuples()}
             await session.rollback()
-        return StoreStatistics(heartbeat, counts.get("trades", 0), counts.get("candles", 0))
+        return StoreStatistics(heartbeat, counts.get("trades", 0), counts.get("candles", 0), watermark)

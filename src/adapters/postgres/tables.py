@@ -6,6 +6,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    Computed,
     DateTime,
     Double,
     ForeignKey,
@@ -21,6 +22,7 @@ from sqlalchemy import (
 )
 
 PRICE = Numeric(18, 2)
+VWAP = "div(notional * 2000000 + volume, 2 * volume) * 0.000001"
 
 metadata = MetaData(
     naming_convention={
@@ -71,19 +73,26 @@ candles = Table(
     Column("bucket_end", DateTime(timezone=True), nullable=False),
     # sum(price * volume), unbounded NUMERIC: exact, so candles merge and the VWAP derives from it.
     Column("notional", Numeric(), nullable=False),
+    # (ts, id) of the first and last trade: what an exact merge of out-of-order trades needs.
+    Column("open_ts", DateTime(timezone=True), nullable=False),
+    Column("open_id", BigInteger, nullable=False),
+    Column("close_ts", DateTime(timezone=True), nullable=False),
+    Column("close_id", BigInteger, nullable=False),
+    # Exact, half up at 6 places, in integer arithmetic (see migration 0003).
+    Column("vwap", Numeric(), Computed(VWAP, persisted=True), nullable=False),
     PrimaryKeyConstraint("symbol", "interval", "bucket_start"),
     CheckConstraint("low <= least(open, close) AND high >= greatest(open, close)", name="ohlc_ordered"),
     CheckConstraint("volume > 0 AND trade_count > 0", name="counts_positive"),
     CheckConstraint("bucket_end > bucket_start", name="bucket_ordered"),
 )
 
-# Bumped by triggers on every statement that writes trades of a symbol (see
-# migration 0002); storing candles is conditional on it not having moved.
-trade_revisions = Table(
-    "trade_revisions",
+# The time up to which the source has delivered trades and they are committed:
+# a candle whose bucket ends at or before it is final.
+ingestion_watermark = Table(
+    "ingestion_watermark",
     metadata,
-    Column("symbol", Text, ForeignKey("symbols.symbol"), primary_key=True),
-    Column("revision", BigInteger, nullable=False, server_default="0"),
+    Column("source", Text, primary_key=True),
+    Column("watermark", DateTime(timezone=True), nullable=False),
 )
 
 ingestion_heartbeat = Table(

@@ -14,6 +14,7 @@ from adapters.postgres.repositories import (
     PostgresHeartbeatStore,
     PostgresSymbolRepository,
     PostgresTradeRepository,
+    PostgresWatermarkStore,
 )
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ class PostgresUnitOfWork:
     heartbeat: PostgresHeartbeatStore
     symbols: PostgresSymbolRepository
     candles: PostgresCandleRepository
+    watermark: PostgresWatermarkStore
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], known_partitions: set[date]) -> None:
         self._sessions = sessions
@@ -36,6 +38,7 @@ class PostgresUnitOfWork:
         self.heartbeat = PostgresHeartbeatStore(self.session)
         self.symbols = PostgresSymbolRepository(self.session)
         self.candles = PostgresCandleRepository(self.session)
+        self.watermark = PostgresWatermarkStore(self.session)
         return self
 
     async def __aexit__(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
+from domain.ranges import to_micros
 from domain.trades import RawTrade, Trade, from_raw
 
 # Plausible late-2026 levels; the walk drifts from here.
@@ -52,20 +53,23 @@ class SyntheticTradeSource:
         self._rng = random.Random(seed)
         self._rate = trades_per_second
         self._volatility = volatility
-        start_us = to_unix_us(start)
+        start_us = to_micros(start)
         self._walks = {s: _Walk(start_us, STARTING_PRICES_CENTS.get(s, 10_000)) for s in symbols}
 
-    def resume(self, latest: Iterable[Trade]) -> None:
-        """Continue after already stored trades: later timestamps, from their prices."""
+    def resume(self, latest: Iterable[Trade], watermark: datetime | None = None) -> None:
+        """Continue strictly after the watermark and already stored trades, from their prices."""
+        if watermark is not None:
+            for walk in self._walks.values():
+                walk.last_us = max(walk.last_us, to_micros(watermark))
         for trade in latest:
-            walk = self._walks.get(trade.symbol)
-            if walk is None:
+            stored = self._walks.get(trade.symbol)
+            if stored is None:
                 continue
-            walk.last_us = max(walk.last_us, to_unix_us(trade.ts))
-            walk.log_price = math.log(int(trade.price * 100))
+            stored.last_us = max(stored.last_us, to_micros(trade.ts))
+            stored.log_price = math.log(int(trade.price * 100))
 
     def next_batch(self, until: datetime) -> list[Trade]:
-        return [from_raw(raw) for raw in self.generate(to_unix_us(until))]
+        return [from_raw(raw) for raw in self.generate(to_micros(until))]
 
     def generate(self, until_us: int) -> list[RawTrade]:
         """Raw trades of every symbol up to `until_us`, ordered by symbol then time."""
@@ -103,8 +107,3 @@ class SyntheticTradeSource:
             k += 1
             p *= self._rng.random()
         return k
-
-
-def to_unix_us(moment: datetime) -> int:
-    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

@@ -11,9 +11,12 @@ from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
-from application.candles import CandleQuery, CandleSeries, GetCandles
-from domain.candles import INTERVAL_NAMES, MAX_CANDLES, VWAP_SCALE, Candle, Interval
+from application.candles import CandleQuery, CandleSeries, Fill, GetCandles
+from domain.candles import INTERVAL_NAMES, MAX_CANDLES, VWAP_SCALE, Interval
+from domain.errors import InvalidValue
 from domain.freshness import Freshness
+from domain.local_days import parse_zone
+from domain.series import Bar
 from domain.trades import SUPPORTED_SYMBOLS
 from entrypoints.http.errors import problem_responses
 from entrypoints.http.params import TIME_FORMAT, parse_window
@@ -37,8 +40,18 @@ class CandleOut(msgspec.Struct):
     close: Price
     volume: int
     trade_count: int
-    vwap: Vwap
-    complete: Annotated[bool, msgspec.Meta(description="False while the bucket is still open at `as_of`")]
+    vwap: Annotated[Vwap | None, msgspec.Meta(description="null on a filled candle (no trades)")]
+    complete: Annotated[
+        bool,
+        msgspec.Meta(
+            description="True once the ingestion watermark has reached bucket_end: the candle can no longer "
+            "change by ingestion. False while it may (also when the bucket has closed by the clock but "
+            "ingestion lags or is dead)"
+        ),
+    ]
+    filled: Annotated[
+        bool, msgspec.Meta(description="True on an empty bucket filled with the previous close (fill=previous)")
+    ] = False
 
 
 class FreshnessOut(msgspec.Struct):
@@ -57,14 +70,27 @@ class CandlesResponse(msgspec.Struct):
     interval: str
     start: Annotated[datetime, msgspec.Meta(description="Effective start: the first selected bucket's start")]
     end: Annotated[datetime, msgspec.Meta(description="Effective end: the last selected bucket's end")]
-    as_of: Annotated[datetime, msgspec.Meta(description="When the answer was computed; decides `complete`")]
+    as_of: Annotated[datetime, msgspec.Meta(description="When the answer was computed")]
     candles: list[CandleOut]
     freshness: FreshnessOut
+    watermark: Annotated[
+        datetime | None,
+        msgspec.Meta(
+            description="Time up to which the source has delivered trades and they are committed; a candle is "
+            "complete when its bucket_end is at or before it. null before the first batch or backfill"
+        ),
+    ] = None
+    tz: Annotated[str, msgspec.Meta(description="Zone whose local midnight starts daily buckets; UTC by default")] = (
+        "UTC"
+    )
+    fill: Annotated[str, msgspec.Meta(description="none, or previous: empty buckets filled")] = "none"
 
 
-def candle_out(candle: Candle, complete: bool) -> CandleOut:
-    c = candle
-    return CandleOut(c.start, c.end, c.open, c.high, c.low, c.close, c.volume, c.trade_count, c.vwap, complete)
+def candle_out(bar: Bar, complete: bool) -> CandleOut:
+    b = bar
+    return CandleOut(
+        b.start, b.end, b.open, b.high, b.low, b.close, b.volume, b.trade_count, b.vwap, complete, b.filled
+    )
 
 
 def freshness_out(f: Freshness) -> FreshnessOut:
@@ -78,15 +104,19 @@ def freshness_out(f: Freshness) -> FreshnessOut:
     )
 
 
-def candles_response(series: CandleSeries) -> CandlesResponse:
+def candles_response(series: CandleSeries, fill: Fill) -> CandlesResponse:
+    watermark = series.watermark
     return CandlesResponse(
         symbol=series.symbol,
-        interval=series.span.interval.name,
-        start=series.span.first,
-        end=series.span.end,
+        interval=series.interval.name,
+        start=series.first,
+        end=series.end,
         as_of=series.as_of,
-        candles=[candle_out(c, series.is_complete(c)) for c in series.candles],
+        candles=[candle_out(b, watermark is not None and b.end <= watermark) for b in series.bars],
         freshness=freshness_out(series.freshness),
+        watermark=watermark,
+        tz=str(series.zone) if series.zone else "UTC",
+        fill=str(fill),
     )
 
 
@@ -94,9 +124,11 @@ def candles_response(series: CandleSeries) -> CandlesResponse:
     "/candles",
     summary="Exact OHLCV candles of one symbol, by bucket start",
     description=(
-        "Buckets are [bucket_start, bucket_start + interval), aligned to the Unix epoch in UTC. Selected are the "
-        "buckets whose start lies in [floor(start), end); each candle aggregates ALL trades of its bucket. Buckets "
-        f"without trades are omitted. At most {MAX_CANDLES} buckets per request. Prices and VWAP are decimal strings."
+        "Buckets are [bucket_start, bucket_start + interval), aligned to the Unix epoch in UTC (or, for 1d with "
+        "`tz`, to local midnight in that zone). Selected are the buckets whose start lies in [floor(start), end); "
+        "each candle aggregates ALL trades of its bucket. Buckets without trades are omitted unless "
+        f"fill=previous. At most {MAX_CANDLES} buckets per request. Prices and VWAP are decimal strings. "
+        "`complete` is decided by the ingestion watermark, not the clock."
     ),
     responses=problem_responses(400, 503),
 )
@@ -108,6 +140,30 @@ async def get_candles(
     ],
     start: Annotated[str, Parameter(description=f"Inclusive; its bucket is included whole: {TIME_FORMAT}")],
     end: Annotated[str, Parameter(description=f"Exclusive, after start: {TIME_FORMAT}")],
+    tz: Annotated[
+        str | None,
+        Parameter(
+            description="With interval=1d only: an IANA zone (America/New_York, Asia/Kolkata) whose local midnight "
+            "starts each daily bucket; a DST day is 23 or 25 hours. Default: UTC days"
+        ),
+    ] = None,
+    fill: Annotated[
+        str,
+        Parameter(
+            description="none (default): empty buckets are omitted. previous: every empty bucket between the first "
+            "and last candle is returned with the previous close, volume 0, vwap null, filled true",
+            schema_extra={"enum": [f.value for f in Fill]},
+        ),
+    ] = "none",
 ) -> CandlesResponse:
-    query = CandleQuery(symbol, Interval.parse(interval), parse_window(start, end))
-    return candles_response(await get_candles_use_case(query))
+    gaps = parse_fill(fill)
+    zone = parse_zone(tz) if tz is not None else None
+    query = CandleQuery(symbol, Interval.parse(interval), parse_window(start, end), zone, gaps)
+    return candles_response(await get_candles_use_case(query), gaps)
+
+
+def parse_fill(raw: str) -> Fill:
+    try:
+        return Fill(raw)
+    except ValueError:
+        raise InvalidValue("fill", raw, f"one of {', '.join(f.value for f in Fill)}") from None
