@@ -29,6 +29,8 @@ class IngestionReport:
     source: FiguresSource
     read_at: datetime | None
     store_error: str | None
+    checked_at: datetime | None = None
+    """When freshness was judged: ages are taken at this moment."""
 
 
 class GetIngestionStatus:
@@ -66,8 +68,9 @@ class GetIngestionStatus:
         else:
             source = FiguresSource.LAST_KNOWN if self._last else FiguresSource.NONE
         heartbeat = self._last.heartbeat if self._last else None
-        freshness = assess_freshness(heartbeat, self._clock.now(), self._interval)
-        return IngestionReport(freshness, self._last, source, self._last_read_at, error)
+        now = self._clock.now()
+        freshness = assess_freshness(heartbeat, now, self._interval)
+        return IngestionReport(freshness, self._last, source, self._last_read_at, error, now)
 
 
 def _first_line(error: BaseException) -> str:

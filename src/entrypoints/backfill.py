@@ -36,7 +36,7 @@ def add_backfill_command(commands: Any) -> None:
     backfill.add_argument("--seed", type=int, default=None, help="random seed: the same seed gives the same trades")
     backfill.add_argument(
         "--end",
-        type=_utc_time,
+        type=utc_time,
         default=None,
         help="end of the span, ISO 8601 with offset (default: oldest stored trade, or now)",
     )
@@ -50,7 +50,13 @@ def run_backfill(args: argparse.Namespace, settings: Settings) -> int:
     with database(settings) as db:
         ensure_schema(db.url, settings.migrate_on_start)
         copier = PostgresTradeCopier(db.url)
-        end = args.end or copier.earliest_ts() or datetime.now(UTC)
+        now = datetime.now(UTC)
+        if args.end is not None and args.end > now:
+            print(
+                f"mdp backfill: --end {args.end.isoformat()} is in the future; backfill loads history", file=sys.stderr
+            )
+            return 2
+        end = args.end or copier.earliest_ts() or now
         start = end - span
         source = SyntheticTradeSource(SUPPORTED_SYMBOLS, start=start, trades_per_second=args.rate, seed=args.seed)
         expected = int(args.rate * len(SUPPORTED_SYMBOLS) * span.total_seconds())
@@ -81,7 +87,7 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _utc_time(text: str) -> datetime:
+def utc_time(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

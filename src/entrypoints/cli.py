@@ -79,9 +79,11 @@ def _parser() -> argparse.ArgumentParser:
     migrate.set_defaults(handler=_migrate)
 
     from entrypoints.backfill import add_backfill_command
+    from entrypoints.candles_command import add_candles_command
     from entrypoints.status import add_status_command
 
     add_backfill_command(commands)
+    add_candles_command(commands)
     add_status_command(commands)
     return parser
 

@@ -46,6 +46,9 @@ class IngestionStatusResponse(msgspec.Struct, kw_only=True):
     started_at: datetime
     uptime_seconds: float
     instance_id: str
+    # Candles whose bucket ends at or before it are final (`complete`); its age is how far final data lags.
+    watermark: datetime | None = None
+    watermark_age_seconds: float | None = None
 
 
 class IngestionStats(IngestionStatusResponse, kw_only=True):
@@ -115,6 +118,7 @@ def db_error(report: IngestionReport, health: DatabaseHealth) -> str | None:
 
 def status_response(report: IngestionReport, health: DatabaseHealth, runtime: Runtime) -> IngestionStatusResponse:
     fresh = report.freshness
+    watermark = report.statistics.watermark if report.statistics else None
     return IngestionStatusResponse(
         status=fresh.status.value,
         heartbeat_at=fresh.heartbeat_at,
@@ -131,7 +135,15 @@ def status_response(report: IngestionReport, health: DatabaseHealth, runtime: Ru
         started_at=runtime.started_at,
         uptime_seconds=runtime.uptime_seconds(),
         instance_id=runtime.instance_id,
+        watermark=watermark,
+        watermark_age_seconds=_round(fresh_age(watermark, report)),
     )
+
+
+def fresh_age(moment: datetime | None, report: IngestionReport) -> float | None:
+    if moment is None or report.checked_at is None:
+        return None
+    return max(0.0, (report.checked_at - moment).total_seconds())
 
 
 def ingestion_stats(report: IngestionReport, health: DatabaseHealth, runtime: Runtime) -> IngestionStats:

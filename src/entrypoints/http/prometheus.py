@@ -81,6 +81,11 @@ class _Snapshot:
         optional = (
             ("mdp_ingestion_heartbeat_age_seconds", "Age of the last committed batch", i.heartbeat_age_seconds),
             ("mdp_ingestion_seconds_since_last_trade", "Age of the newest stored trade", i.seconds_since_last_trade),
+            (
+                "mdp_ingestion_watermark_age_seconds",
+                "How far the watermark (up to which candles are final) lags",
+                i.watermark_age_seconds,
+            ),
             ("mdp_ingestion_batches_committed", "Batches committed (all time)", i.batches_committed),
             ("mdp_ingestion_trades_ingested", "Trades ingested (all time)", i.trades_ingested),
             ("mdp_ingestion_failed_attempts", "Failed batch attempts (all time)", i.failed_attempts),
