@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
 
-from application.ports import StoredCandle, StoreStatistics
-from domain.candles import Candle, Interval, TradeKey, candles_of, trade_key
+from application.candles import STORED_INTERVALS
+from application.ports import StoreStatistics
+from domain.candles import Candle, Interval, TradeKey, bucket_start, candles_of, trade_key
 from domain.heartbeat import Heartbeat
 from domain.ranges import TimeRange
+from domain.series import Bar, bar_of
 from domain.trades import Trade
 
 
@@ -37,17 +39,21 @@ class InMemoryStore:
     heartbeat: Heartbeat | None = None
     symbols: list[str] = field(default_factory=list)
     next_id: int = 1
-    candles: dict[tuple[str, str, datetime], StoredCandle] = field(default_factory=dict)
-    revisions: dict[str, int] = field(default_factory=dict)
+    candles: dict[tuple[str, str, datetime], Candle] = field(default_factory=dict)
+    watermark: datetime | None = None
+    maintain_candles: bool = True
+    """False writes trades as with the database's candle triggers disabled."""
 
     def add_trades(self, trades: Sequence[Trade]) -> None:
-        """Commit trades as the database does: bump revisions, drop the stored candles they change."""
+        """Commit trades as the database does: the stored candle of every bucket they touch is recomputed."""
         self.trades.extend(trades)
-        for trade in trades:
-            self.revisions[trade.symbol] = self.revisions.get(trade.symbol, 0) + 1
-            for key, stored in list(self.candles.items()):
-                if key[0] == trade.symbol and stored.candle.start <= trade.ts < stored.candle.end:
-                    del self.candles[key]
+        if not self.maintain_candles:
+            return
+        for interval in STORED_INTERVALS:
+            touched = {(t.symbol, bucket_start(t.ts, interval)) for t in trades}
+            for symbol, start in touched:
+                inside = [t for t in self.trades if t.symbol == symbol and bucket_start(t.ts, interval) == start]
+                self.candles[(symbol, interval.name, start)] = candles_of(inside, interval)[0]
 
 
 class InMemoryTradeRepository:
@@ -82,9 +88,6 @@ class InMemoryTradeRepository:
         ]
         return sorted(found, key=trade_key)[:limit]
 
-    async def revision(self, symbol: str) -> int | None:
-        return self._store.revisions.get(symbol)
-
     async def candles(
         self, symbol: str, interval: Interval, spans: Sequence[tuple[datetime, datetime]]
     ) -> list[Candle]:
@@ -96,22 +99,37 @@ class InMemoryTradeRepository:
 class InMemoryCandleRepository:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
-        self.pending: dict[tuple[str, str, datetime], StoredCandle] = {}
+        self.pending: dict[tuple[str, str, datetime], Candle] = {}
+        self.repaired_spans: list[list[tuple[datetime, datetime]]] = []
 
-    async def stored(self, symbol: str, interval: Interval, first: datetime, end: datetime) -> list[StoredCandle]:
+    async def bars(self, symbol: str, interval: Interval, first: datetime, end: datetime) -> list[Bar]:
         found = [
-            s
-            for (sym, name, start), s in self._store.candles.items()
+            c
+            for (sym, name, start), c in self._store.candles.items()
             if sym == symbol and name == interval.name and first <= start < end
         ]
-        return sorted(found, key=lambda s: s.candle.start)
+        return [bar_of(c) for c in sorted(found, key=lambda c: c.start)]
 
-    async def save(self, symbol: str, revision: int, candles: Sequence[Candle], computed_at: datetime) -> bool:
-        if self._store.revisions.get(symbol) != revision:
-            return False
-        for c in candles:
-            self.pending[(c.symbol, c.interval.name, c.start)] = StoredCandle(c, computed_at)
-        return True
+    async def repair(self, symbol: str, interval: Interval, spans: Sequence[tuple[datetime, datetime]]) -> list[Bar]:
+        self.repaired_spans.append(list(spans))
+        inside = [t for t in self._store.trades if t.symbol == symbol and any(lo <= t.ts < hi for lo, hi in spans)]
+        computed = candles_of(inside, interval)
+        for c in computed:
+            self.pending.setdefault((c.symbol, c.interval.name, c.start), c)
+        return [bar_of(c) for c in computed]
+
+
+class InMemoryWatermarkStore:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self.pending: datetime | None = None
+
+    async def get(self) -> datetime | None:
+        return self.pending or self._store.watermark
+
+    async def advance(self, to: datetime) -> None:
+        current = await self.get()
+        self.pending = to if current is None else max(current, to)
 
 
 class InMemoryHeartbeatStore:
@@ -148,6 +166,7 @@ class FakeUnitOfWork:
         self.heartbeat = InMemoryHeartbeatStore(store)
         self.symbols = InMemorySymbolRepository(store)
         self.candles = InMemoryCandleRepository(store)
+        self.watermark = InMemoryWatermarkStore(store)
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -161,7 +180,10 @@ class FakeUnitOfWork:
     async def commit(self) -> None:
         self._store.add_trades(self._pending)
         self._store.next_id += len(self._pending)
-        self._store.candles.update(self.candles.pending)
+        for key, candle in self.candles.pending.items():
+            self._store.candles.setdefault(key, candle)
+        if self.watermark.pending is not None:
+            self._store.watermark = self.watermark.pending
         if self.heartbeat.pending is not None:
             self._store.heartbeat = self.heartbeat.pending
         self._store.symbols.extend(self.symbols.pending)
@@ -191,12 +213,14 @@ class ListTradeSource:
     def __init__(self, batches: Iterable[Sequence[Trade]]) -> None:
         self._batches = [list(b) for b in batches]
         self.resumed_from: list[Trade] | None = None
+        self.resumed_after: datetime | None = None
 
     def next_batch(self, until: datetime) -> list[Trade]:
         return self._batches.pop(0) if self._batches else []
 
-    def resume(self, latest: Iterable[Trade]) -> None:
+    def resume(self, latest: Iterable[Trade], watermark: datetime | None) -> None:
         self.resumed_from = list(latest)
+        self.resumed_after = watermark
 
 
 class FakeLeadership:

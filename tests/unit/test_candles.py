@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.series import is_final
 from domain.candles import (
     EXACT,
     INTERVALS,
@@ -29,6 +28,7 @@ from domain.candles import (
 )
 from domain.errors import InvalidValue
 from domain.ranges import to_micros
+from domain.series import is_final
 from domain.trades import Trade
 from tests.strategies import clustered_trade_lists, instants, intervals, prices, trade_lists, volumes
 

@@ -95,3 +95,34 @@ async def test_the_recorded_error_is_one_line() -> None:
     await ingest()
     assert uow.store.heartbeat is not None
     assert uow.store.heartbeat.last_error == "ConnectionError: connection refused"
+
+
+async def test_each_batch_moves_the_watermark_to_the_time_it_was_generated_up_to() -> None:
+    clock, uow = FrozenClock(), FakeUnitOfWorkFactory()
+    ingest = IngestBatch(ListTradeSource([_trades(clock, 2), []]), uow, clock)
+    await ingest()
+    assert uow.store.watermark == clock.now()
+    clock.advance(1.5)
+    await ingest()  # an empty batch: the source delivered nothing up to now, which is final too
+    assert uow.store.watermark == clock.now()
+
+
+async def test_a_failed_batch_leaves_the_watermark_where_it_was() -> None:
+    clock, uow = FrozenClock(), FakeUnitOfWorkFactory()
+    ingest = IngestBatch(ListTradeSource([_trades(clock, 2), _trades(clock, 3)]), uow, clock)
+    await ingest()
+    before = uow.store.watermark
+    clock.advance(1)
+    uow.fail_after = 1
+    with pytest.raises(ConnectionError):
+        await ingest()
+    assert uow.store.watermark == before
+
+
+async def test_resume_hands_the_source_the_stored_watermark() -> None:
+    clock, uow = FrozenClock(), FakeUnitOfWorkFactory()
+    source = ListTradeSource([_trades(clock, 1)])
+    ingest = IngestBatch(source, uow, clock)
+    await ingest()
+    await ingest.resume()
+    assert source.resumed_after == clock.now()

@@ -1,26 +1,29 @@
-"""GetCandles and ListTrades against in-memory fakes: what is stored, served and recomputed."""
+"""GetCandles and ListTrades against in-memory fakes: stored candles served as they are, repair, watermark, tz, fill."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import groupby
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from application.candles import CandleQuery, GetCandles
-from application.freshness import GetFreshness
+from application.candles import CandleQuery, Fill, GetCandles
 from application.trades import ListTrades, TradeQuery
-from domain.candles import BucketSpan, Interval, candles_of, trade_key
+from domain.candles import BucketSpan, Interval, aggregate, candles_of, trade_key, vwap
 from domain.errors import InvalidValue, TooManyCandles, UnknownSymbol
 from domain.ranges import TimeRange
+from domain.series import Bar, bar_of
 from domain.trades import Trade
 from tests.fakes import FakeUnitOfWorkFactory, FrozenClock
 from tests.strategies import EPOCH_2026, instants, intervals, prices, time_ranges, trade_lists
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 M1 = Interval.parse("1m")
+DAY = Interval.parse("1d")
 
 
 def trade(seconds: float, price: str, volume: int = 1) -> Trade:
@@ -29,65 +32,74 @@ def trade(seconds: float, price: str, volume: int = 1) -> Trade:
 
 def setup(now: datetime) -> tuple[FakeUnitOfWorkFactory, FrozenClock, GetCandles]:
     uow, clock = FakeUnitOfWorkFactory(), FrozenClock(now)
-    return uow, clock, GetCandles(uow, clock, GetFreshness(uow, clock, 1.0))
+    return uow, clock, GetCandles(uow, clock, 1.0)
 
 
-async def write(uow: FakeUnitOfWorkFactory, *trades: Trade) -> None:
+async def write(uow: FakeUnitOfWorkFactory, *trades: Trade, watermark: datetime | None = None) -> None:
     async with uow() as unit:
         await unit.trades.add_many(trades)
+        if watermark is not None:
+            await unit.watermark.advance(watermark)
         await unit.commit()
 
 
-def aggregated(uow: FakeUnitOfWorkFactory) -> list[list[tuple[datetime, datetime]]]:
-    """Every set of spans the use case asked the trade store to aggregate, in order."""
-    return [spans for unit in uow.opened for spans in unit.trades.aggregated_spans]
+def computed(uow: FakeUnitOfWorkFactory) -> list[tuple[datetime, datetime]]:
+    """Every span the use case computed from the trades (for the repair path or 1s), in order."""
+    spans = [span for unit in uow.opened for spans in unit.candles.repaired_spans for span in spans]
+    spans += [span for unit in uow.opened for spans in unit.trades.aggregated_spans for span in spans]
+    return spans
 
 
 def window(start: float, end: float) -> TimeRange:
     return TimeRange(T0 + timedelta(seconds=start), T0 + timedelta(seconds=end))
 
 
-async def test_closed_buckets_are_stored_once_then_served_without_recomputing() -> None:
+async def test_stored_candles_are_served_without_computing_anything_from_the_trades() -> None:
     uow, _, get = setup(T0 + timedelta(hours=1))
     await write(uow, trade(1, "10.00"), trade(61, "11.00"), trade(62, "12.00", 3))
-    first = await get(CandleQuery("AAPL", M1, window(0, 180)))
-    assert [(c.start, c.close, c.volume) for c in first.candles] == [
+    series = await get(CandleQuery("AAPL", M1, window(0, 120)))
+    assert [(b.start, b.close, b.volume) for b in series.bars] == [
         (T0, Decimal("10.00"), 1),
         (T0 + timedelta(minutes=1), Decimal("12.00"), 4),
     ]
-    assert len(uow.store.candles) == 2
-    assert len(aggregated(uow)) == 1
-    again = await get(CandleQuery("AAPL", M1, window(0, 180)))
-    assert again.candles == first.candles
-    # Only the empty third minute was looked at again; stored buckets were not.
-    assert aggregated(uow)[1:] == [[(T0 + timedelta(minutes=2), T0 + timedelta(minutes=3))]]
+    assert computed(uow) == []
 
 
-async def test_a_sub_range_request_still_stores_and_returns_the_whole_bucket() -> None:
+async def test_only_buckets_without_a_stored_candle_are_looked_up_in_the_trades() -> None:
     uow, _, get = setup(T0 + timedelta(hours=1))
+    await write(uow, trade(1, "10.00"))
+    await get(CandleQuery("AAPL", M1, window(0, 180)))
+    assert computed(uow) == [(T0 + timedelta(minutes=1), T0 + timedelta(minutes=3))]
+
+
+async def test_trades_without_stored_candles_are_computed_stored_and_then_served_from_storage() -> None:
+    uow, _, get = setup(T0 + timedelta(hours=1))
+    uow.store.maintain_candles = False  # as if written with the triggers disabled
     await write(uow, trade(5, "10.00"), trade(30, "11.00"), trade(55, "9.00"))
-    series = await get(CandleQuery("AAPL", M1, window(20, 40)))
-    (candle,) = series.candles
-    assert (candle.open, candle.high, candle.low, candle.close, candle.trade_count) == (
+    uow.store.maintain_candles = True
+    (bar,) = (await get(CandleQuery("AAPL", M1, window(20, 40)))).bars
+    assert (bar.open, bar.high, bar.low, bar.close, bar.trade_count) == (
         Decimal("10.00"),
         Decimal("11.00"),
         Decimal("9.00"),
         Decimal("9.00"),
         3,
     )
-    assert next(iter(uow.store.candles.values())).candle == candle
+    assert uow.store.candles[("AAPL", "1m", T0)] == candles_of(uow.store.trades, M1)[0]
+    before = len(computed(uow))
+    assert (await get(CandleQuery("AAPL", M1, window(20, 40)))).bars == [bar]
+    assert len(computed(uow)) == before
 
 
-async def test_the_open_bucket_is_incomplete_stored_and_recomputed_next_time() -> None:
-    uow, clock, get = setup(T0 + timedelta(seconds=90))
+async def test_complete_follows_the_watermark_not_the_clock() -> None:
+    uow, _, get = setup(T0 + timedelta(hours=5))
     await write(uow, trade(10, "10.00"), trade(70, "11.00"))
     series = await get(CandleQuery("AAPL", M1, window(0, 120)))
-    assert [series.is_complete(c) for c in series.candles] == [True, False]
-    assert len(uow.store.candles) == 2  # the open one too, to be overwritten
-    clock.advance(60)
+    assert [series.is_complete(b) for b in series.bars] == [False, False]  # no watermark: nothing is final
+    await write(uow, watermark=T0 + timedelta(seconds=60))
     series = await get(CandleQuery("AAPL", M1, window(0, 120)))
-    assert aggregated(uow)[-1] == [(T0 + timedelta(minutes=1), T0 + timedelta(minutes=2))]
-    assert [series.is_complete(c) for c in series.candles] == [True, True]
+    assert series.watermark == T0 + timedelta(seconds=60)
+    assert [series.is_complete(b) for b in series.bars] == [True, False]
 
 
 async def test_a_late_trade_changes_the_stored_candle_of_its_bucket() -> None:
@@ -95,25 +107,47 @@ async def test_a_late_trade_changes_the_stored_candle_of_its_bucket() -> None:
     await write(uow, trade(10, "10.00"))
     await get(CandleQuery("AAPL", M1, window(0, 60)))
     await write(uow, trade(59.999999, "15.00", 2))
-    (candle,) = (await get(CandleQuery("AAPL", M1, window(0, 60)))).candles
-    assert (candle.close, candle.high, candle.volume, candle.trade_count) == (Decimal("15.00"), Decimal("15.00"), 3, 2)
+    (bar,) = (await get(CandleQuery("AAPL", M1, window(0, 60)))).bars
+    assert (bar.close, bar.high, bar.volume, bar.trade_count) == (Decimal("15.00"), Decimal("15.00"), 3, 2)
 
 
 async def test_the_answer_carries_freshness_and_the_effective_span() -> None:
     _, _, get = setup(T0 + timedelta(hours=1))
     series = await get(CandleQuery("AAPL", Interval.parse("5m"), window(61, 601)))
-    assert series.candles == []
-    assert (series.span.first, series.span.end) == (T0, T0 + timedelta(minutes=15))
+    assert series.bars == []
+    assert (series.first, series.end) == (T0, T0 + timedelta(minutes=15))
     assert series.freshness.status == "dead"  # no heartbeat ever: "ingestion is behind", not "no trades"
 
 
-async def test_unknown_symbols_and_too_many_candles_are_refused() -> None:
+async def test_unknown_symbols_too_many_candles_and_tz_without_1d_are_refused() -> None:
     _, _, get = setup(T0)
     with pytest.raises(UnknownSymbol):
         await get(CandleQuery("NOPE", M1, window(0, 60)))
     with pytest.raises(TooManyCandles) as raised:
         await get(CandleQuery("AAPL", Interval.parse("1s"), window(0, 10_001)))
     assert raised.value.count == 10_001
+    with pytest.raises(InvalidValue) as refused:
+        await get(CandleQuery("AAPL", M1, window(0, 60), ZoneInfo("Asia/Kolkata")))
+    assert refused.value.field == "tz"
+
+
+async def test_one_second_candles_are_computed_from_the_trades() -> None:
+    uow, _, get = setup(T0 + timedelta(hours=1))
+    await write(uow, trade(1.5, "10.00"), trade(1.7, "12.00"), trade(3, "11.00"))
+    series = await get(CandleQuery("AAPL", Interval.parse("1s"), window(0, 5)))
+    assert series.bars == [bar_of(c) for c in candles_of(uow.store.trades, Interval.parse("1s"))]
+
+
+async def test_fill_previous_carries_the_close_across_empty_buckets() -> None:
+    uow, _, get = setup(T0 + timedelta(hours=1))
+    await write(uow, trade(1, "10.00"), trade(2, "10.50"), trade(190, "12.00"))
+    bars = (await get(CandleQuery("AAPL", M1, window(0, 600), fill=Fill.PREVIOUS))).bars
+    assert [(b.start - T0, b.open, b.close, b.volume, b.vwap, b.filled) for b in bars] == [
+        (timedelta(0), Decimal("10.00"), Decimal("10.50"), 2, Decimal("10.250000"), False),
+        (timedelta(minutes=1), Decimal("10.50"), Decimal("10.50"), 0, None, True),
+        (timedelta(minutes=2), Decimal("10.50"), Decimal("10.50"), 0, None, True),
+        (timedelta(minutes=3), Decimal("12.00"), Decimal("12.00"), 1, Decimal("12.000000"), False),
+    ]
 
 
 @given(trade_lists(start=EPOCH_2026, span=timedelta(minutes=10), max_size=40), st.integers(min_value=1, max_value=7))
@@ -139,46 +173,70 @@ async def test_a_page_limit_outside_one_to_ten_thousand_is_refused() -> None:
     assert raised.value.field == "limit"
 
 
-async def test_a_wider_candle_is_merged_from_stored_one_minute_candles() -> None:
-    uow, clock, get = setup(T0 + timedelta(seconds=90))
-    await write(uow, trade(10, "10.00"), trade(70, "11.00"))
-    day = Interval.parse("1d")
-    await get(CandleQuery("AAPL", day, window(0, 1)))
-    assert T0 in {start for _, _, start in uow.store.candles}  # the closed minute, stored on the way
-    clock.advance(30)
-    await write(uow, trade(115, "12.00"))
-    (candle,) = (await get(CandleQuery("AAPL", day, window(0, 1)))).candles
-    # Only the open minute and the empty rest of the day were read from trades, not the closed minute.
-    asked = aggregated(uow)[-1]
-    assert not any(lo <= T0 < hi for lo, hi in asked)
-    assert candle == candles_of(uow.store.trades, day)[0]
+def local_day_bars(trades: list[Trade], zone: ZoneInfo) -> list[Bar]:
+    """The oracle: trades grouped by their local calendar date, each group aggregated."""
+    result = []
+    ordered = sorted(trades, key=lambda t: t.ts)
+    for day, group in groupby(ordered, key=lambda t: t.ts.astimezone(zone).date()):
+        s = aggregate(group)
+        assert s is not None
+        start = datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+        after = day + timedelta(days=1)
+        end = datetime(after.year, after.month, after.day, tzinfo=zone).astimezone(UTC)
+        result.append(
+            Bar(
+                start,
+                end,
+                s.open,
+                s.high,
+                s.low,
+                s.close,
+                s.volume,
+                s.trade_count,
+                s.notional,
+                vwap(s.notional, s.volume),
+            )
+        )
+    return result
 
 
 query_steps = st.lists(
     st.one_of(
-        st.tuples(st.just("ask"), intervals(max_seconds=86_400), time_ranges(span=timedelta(hours=2))),
-        st.tuples(st.just("trade"), instants(span=timedelta(hours=2)), prices()),
-        st.tuples(st.just("wait"), st.integers(min_value=1, max_value=3600)),
+        st.tuples(st.just("ask"), intervals(max_seconds=86_400), time_ranges(span=timedelta(days=3)), st.none()),
+        st.tuples(
+            st.just("ask"),
+            st.just(DAY),
+            time_ranges(span=timedelta(days=3)),
+            st.sampled_from(["America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "Pacific/Chatham"]),
+        ),
+        st.tuples(st.just("trade"), instants(span=timedelta(days=3)), prices()),
     ),
     max_size=12,
 )
 
 
-@given(trade_lists(start=EPOCH_2026, span=timedelta(hours=2), max_size=30), query_steps)
-async def test_whatever_was_asked_before_every_answer_is_the_true_candles(trades: list[Trade], steps: list) -> None:
-    uow, clock, get = setup(EPOCH_2026 + timedelta(minutes=50))
+@given(trade_lists(start=EPOCH_2026, span=timedelta(days=3), max_size=30), st.booleans(), query_steps)
+async def test_whatever_was_written_before_every_answer_is_the_true_candles(
+    trades: list[Trade], maintained: bool, steps: list
+) -> None:
+    """With candles kept by the store, or (maintained=False) a history loaded without them, as before the upgrade."""
+    uow, _, get = setup(EPOCH_2026 + timedelta(days=1))
+    uow.store.maintain_candles = maintained
     await write(uow, *[Trade(t.symbol, t.ts, t.price, t.volume) for t in trades])
     for step in steps:
         if step[0] == "trade":
-            await write(uow, Trade("AAPL", step[1], step[2], 1))
-        elif step[0] == "wait":
-            clock.advance(step[1])
+            # A maintained write into a bucket of unmaintained history would be stale until a rebuild.
+            if maintained:
+                await write(uow, Trade("AAPL", step[1], step[2], 1))
+            continue
+        _, interval, window_, zone_name = step
+        if zone_name is None and BucketSpan.select(window_, interval, 10**9).count > 10_000:
+            continue
+        zone = ZoneInfo(zone_name) if zone_name else None
+        series = await get(CandleQuery("AAPL", interval, window_, zone))
+        inside = [t for t in uow.store.trades if series.first <= t.ts < series.end]
+        if zone is None:
+            expected = [bar_of(c) for c in candles_of(inside, interval)]
         else:
-            _, interval, window_ = step
-            if BucketSpan.select(window_, interval, 10**9).count > 10_000:
-                continue
-            series = await get(CandleQuery("AAPL", interval, window_))
-            span = series.span
-            inside = [t for t in uow.store.trades if span.first <= t.ts < span.end]
-            assert series.candles == candles_of(inside, interval)
-            assert all(series.is_complete(c) == (c.end <= clock.now()) for c in series.candles)
+            expected = local_day_bars(inside, zone)
+        assert series.bars == expected

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from application.ingestion import IngestBatch
@@ -69,9 +69,9 @@ class ResumeCountingSource(ListTradeSource):
         self._uow = uow
         self.stored_at_resume: list[int] = []
 
-    def resume(self, latest: Iterable[Trade]) -> None:
+    def resume(self, latest: Iterable[Trade], watermark: datetime | None) -> None:
         self.stored_at_resume.append(len(self._uow.store.trades))
-        super().resume(latest)
+        super().resume(latest, watermark)
 
 
 async def test_losing_and_regaining_leadership_resumes_again() -> None:

@@ -81,3 +81,13 @@ def test_resume_continues_strictly_after_stored_trades_from_their_price() -> Non
     batch = [t for t in source.next_batch(START + timedelta(hours=1, seconds=10)) if t.symbol == "AAPL"]
     assert batch and all(t.ts > stored.ts for t in batch)
     assert Decimal("240") < batch[0].price < Decimal("260")
+
+
+def test_resume_continues_strictly_after_the_watermark_even_past_the_last_trade() -> None:
+    stored = Trade("AAPL", START + timedelta(minutes=1), Decimal("250.00"), 5, 99)
+    watermark = START + timedelta(minutes=10)
+    source = _source(rate=50)
+    source.resume([stored], watermark)
+    batch = source.next_batch(START + timedelta(minutes=10, seconds=5))
+    assert batch and all(t.ts > watermark for t in batch)
+    assert {t.symbol for t in batch} == set(SUPPORTED_SYMBOLS)  # every symbol, stored trades or not
