@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from itertools import groupby
 
 import psycopg
 
 from adapters.postgres.url import libpq_url
-from domain.candles import Candle, Interval
+from domain.candles import Candle, Interval, aggregate, bucket_start
 from domain.trades import Trade
 
 Row = tuple[datetime, str, int]
@@ -57,6 +58,16 @@ def stored_updated_at(url: str, symbol: str, interval: Interval) -> dict[datetim
     return dict(rows)
 
 
+def set_watermark(url: str, watermark: datetime) -> None:
+    """As if ingestion had delivered and committed everything up to `watermark`."""
+    with psycopg.connect(libpq_url(url)) as conn:
+        conn.execute(
+            "INSERT INTO ingestion_watermark (source, watermark) VALUES ('synthetic', %s) "
+            "ON CONFLICT (source) DO UPDATE SET watermark = excluded.watermark",
+            (watermark,),
+        )
+
+
 def as_json(candle: Candle, complete: bool = True) -> dict[str, object]:
     """The candle exactly as /candles must render it."""
 
@@ -74,4 +85,59 @@ def as_json(candle: Candle, complete: bool = True) -> dict[str, object]:
         "trade_count": candle.trade_count,
         "vwap": str(candle.vwap),
         "complete": complete,
+        "filled": False,
     }
+
+
+STORED = ("1m", "5m", "15m", "30m", "1h", "4h", "1d")
+
+
+def candle_rows(url: str) -> set[tuple[object, ...]]:
+    """Every stored candle, with the trade keys of its open and close and its stored VWAP."""
+    with psycopg.connect(libpq_url(url)) as conn:
+        rows = conn.execute(
+            "SELECT symbol, interval, bucket_start, bucket_end, open, high, low, close, volume, trade_count, notional,"
+            " vwap, open_ts, open_id, close_ts, close_id FROM candles"
+        ).fetchall()
+    return {tuple(row) for row in rows}
+
+
+def true_candle_rows(url: str) -> set[tuple[object, ...]]:
+    """What candles must hold: the domain's candle of the trades now in each non-empty bucket."""
+    with psycopg.connect(libpq_url(url)) as conn:
+        rows = conn.execute("SELECT symbol, ts, price, volume, id FROM trades").fetchall()
+    trades = [Trade(symbol, ts, price, volume, trade_id) for symbol, ts, price, volume, trade_id in rows]
+    truth = set()
+    for name in STORED:
+        interval = Interval.parse(name)
+        keyed = sorted(trades, key=lambda t: (t.symbol, bucket_start(t.ts, interval)))
+        for (symbol, start), group in groupby(keyed, key=lambda t: (t.symbol, bucket_start(t.ts, interval))):
+            s = aggregate(group)
+            assert s is not None
+            candle = Candle.of(symbol, interval, start, s)
+            truth.add(
+                (
+                    symbol,
+                    name,
+                    start,
+                    candle.end,
+                    s.open,
+                    s.high,
+                    s.low,
+                    s.close,
+                    s.volume,
+                    s.trade_count,
+                    s.notional,
+                    candle.vwap,
+                    *s.first,
+                    *s.last,
+                )
+            )
+    return truth
+
+
+def assert_candles_true(url: str) -> None:
+    """Every stored candle equals the candle of the trades in its bucket; no bucket lacks one or has one too many."""
+    stored, truth = candle_rows(url), true_candle_rows(url)
+    assert stored - truth == set(), "stored candles that are not the candle of their trades"
+    assert truth - stored == set(), "candles of trades that are not stored"

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
+import pytest
 
 from adapters.postgres.url import libpq_url
 from domain.candles import INTERVALS, LONGEST_INTERVAL, Interval, bucket_start, candles_of
@@ -13,6 +14,7 @@ from tests.integration.market_data_support import (
     all_trades,
     as_json,
     insert_trades,
+    set_watermark,
     stored_candles,
     stored_updated_at,
 )
@@ -28,6 +30,12 @@ def at(seconds: float) -> datetime:
 
 def z(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
+
+
+@pytest.fixture(autouse=True)
+def delivered_past_t0(clean_db: str) -> None:
+    """Ingestion has delivered everything up to two days after T0: candles around T0 are final."""
+    set_watermark(clean_db, T0 + timedelta(days=2))
 
 
 def candles(server: LiveServer, interval: str, start: str, end: str, symbol: str = "AAPL") -> dict:
@@ -66,6 +74,7 @@ def test_candles_are_exact_value_by_value(live_server: LiveServer, clean_db: str
             # (1000 + 507.5 + 694.75 + 300.3) / 25 = 2502.55 / 25
             "vwap": "100.102000",
             "complete": True,
+            "filled": False,
         },
         {
             "bucket_start": "2026-11-20T10:01:00Z",
@@ -78,6 +87,7 @@ def test_candles_are_exact_value_by_value(live_server: LiveServer, clean_db: str
             "trade_count": 1,
             "vwap": "102.000000",
             "complete": True,
+            "filled": False,
         },
         {
             "bucket_start": "2026-11-20T10:02:00Z",
@@ -91,6 +101,7 @@ def test_candles_are_exact_value_by_value(live_server: LiveServer, clean_db: str
             # 980.06 / 10
             "vwap": "98.006000",
             "complete": True,
+            "filled": False,
         },
     ]
     assert set(body["freshness"]) >= {"status", "heartbeat_age_seconds", "stale_after_seconds"}
@@ -103,7 +114,7 @@ def test_every_interval_agrees_with_the_domain(live_server: LiveServer, clean_db
         assert body["candles"] == [as_json(c) for c in candles_of(trades, Interval.parse(interval))], interval
 
 
-def test_edge_buckets_are_whole_and_only_whole_candles_are_stored(live_server: LiveServer, clean_db: str) -> None:
+def test_edge_buckets_are_whole_candles(live_server: LiveServer, clean_db: str) -> None:
     trades = insert_trades(clean_db, "AAPL", KNOWN)
     # From inside minute 0 to inside minute 2: all three minutes, each with ALL its trades.
     body = candles(live_server, "1m", z(at(30)), z(at(120.5)))
@@ -137,18 +148,17 @@ def test_a_late_trade_changes_the_stored_complete_candle(live_server: LiveServer
     assert stored_candles(clean_db, "AAPL", M5) == candles_of(all_trades(clean_db, "AAPL"), M5)
 
 
-def test_a_complete_candle_is_not_rewritten_when_its_trades_do_not_change(
-    live_server: LiveServer, clean_db: str
-) -> None:
+def test_reading_candles_writes_nothing_and_other_symbols_move_nothing(live_server: LiveServer, clean_db: str) -> None:
     insert_trades(clean_db, "AAPL", KNOWN)
-    candles(live_server, "1m", z(T0), z(at(180)))
     first = stored_updated_at(clean_db, "AAPL", M1)
+    assert len(first) == 3  # written with the trades, before anyone asked
+    candles(live_server, "1m", z(T0), z(at(180)))
     insert_trades(clean_db, "MSFT", [(at(10), "300.00", 1)])  # another symbol: nothing of AAPL moves
     candles(live_server, "1m", z(T0), z(at(180)))
     assert stored_updated_at(clean_db, "AAPL", M1) == first
 
 
-def test_the_open_bucket_is_incomplete_then_overwritten(live_server: LiveServer, clean_db: str) -> None:
+def test_the_open_bucket_is_incomplete_and_current(live_server: LiveServer, clean_db: str) -> None:
     hour = Interval.parse("1h")
     now = datetime.now(UTC)
     start = bucket_start(now, hour)
@@ -156,7 +166,6 @@ def test_the_open_bucket_is_incomplete_then_overwritten(live_server: LiveServer,
     window = (z(start), z(start + timedelta(hours=1)))
     (open_candle,) = candles(live_server, "1h", *window)["candles"]
     assert open_candle["complete"] is False and open_candle["bucket_end"] == z(start + timedelta(hours=1))
-    assert len(stored_candles(clean_db, "AAPL", hour)) == 1  # stored, to be overwritten
     written = stored_updated_at(clean_db, "AAPL", hour)[start]
     insert_trades(clean_db, "AAPL", [(datetime.now(UTC), "51.00", 2)])
     (again,) = candles(live_server, "1h", *window)["candles"]

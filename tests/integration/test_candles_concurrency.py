@@ -1,4 +1,4 @@
-"""Many clients, overlapping ranges, trades arriving meanwhile: no error, no deadlock, only true candles stored."""
+"""Ingestion, a backfill and 16 readers at once: no error, no deadlock, no duplicate, and every candle true after."""
 
 from __future__ import annotations
 
@@ -8,54 +8,60 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import psycopg
 
-from domain.candles import Interval, candles_of
-from tests.integration.market_data_support import all_trades, as_json, insert_trades, stored_candles
-from tests.integration.support import LiveServer
+from adapters.postgres.bulk import PostgresTradeCopier
+from adapters.postgres.url import libpq_url
+from adapters.synthetic.source import SyntheticTradeSource
+from domain.trades import SUPPORTED_SYMBOLS
+from entrypoints.backfill import chunks
+from tests.integration.market_data_support import assert_candles_true
+from tests.integration.support import LiveServer, make_settings, wait_for
 
-T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+READERS = 16
 
 
 def z(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def test_overlapping_concurrent_requests_while_late_trades_arrive(live_server: LiveServer, clean_db: str) -> None:
-    rnd = random.Random(3)
-    rows = [
-        (T0 + timedelta(seconds=rnd.uniform(0, 7200)), f"{rnd.randint(9000, 11000) / 100:.2f}", 1) for _ in range(600)
-    ]
-    insert_trades(clean_db, "AAPL", rows)
-    windows = [(rnd.choice(["1m", "5m"]), rnd.randint(0, 3600), rnd.randint(3600, 7200)) for _ in range(48)]
-    stop = threading.Event()
+def heartbeats(url: str) -> int:
+    with psycopg.connect(libpq_url(url)) as conn:
+        row = conn.execute("SELECT coalesce(max(batches_committed), 0) FROM ingestion_heartbeat").fetchone()
+    return int(row[0]) if row else 0
 
-    def late_trades() -> None:
-        # Late trades into buckets that are being computed and stored right now.
-        while not stop.is_set():
-            insert_trades(clean_db, "AAPL", [(T0 + timedelta(seconds=rnd.uniform(0, 7200)), "100.00", 2)])
 
-    def ask(window: tuple[str, int, int]) -> int:
-        interval, lo, hi = window
-        params = {"symbol": "AAPL", "interval": interval, "start": z(T0 + timedelta(seconds=lo))}
-        params["end"] = z(T0 + timedelta(seconds=hi))
-        return httpx.get(f"{live_server.base_url}/candles", params=params, timeout=30).status_code
+def test_ingestion_a_backfill_and_concurrent_readers(clean_db: str) -> None:
+    now = datetime.now(UTC)
+    settings = make_settings(clean_db, ingestion_enabled=True, ingestion_interval_seconds=0.2)
+    rnd = random.Random(5)
+    with LiveServer(settings, clean_db) as server:
+        wait_for(lambda: heartbeats(clean_db) >= 2)
+        # An hour of history ending before ingestion began, loaded while ingestion and readers run.
+        source = SyntheticTradeSource(SUPPORTED_SYMBOLS, start=now - timedelta(hours=1), trades_per_second=5, seed=1)
+        backfill = threading.Thread(
+            target=lambda: PostgresTradeCopier(clean_db).copy(
+                chunks(source, now - timedelta(hours=1), now - timedelta(seconds=5)),
+                (now - timedelta(hours=1), now),
+            )
+        )
 
-    writer = threading.Thread(target=late_trades)
-    writer.start()
-    try:
-        with ThreadPoolExecutor(max_workers=12) as pool:
-            statuses = list(pool.map(ask, windows))
-    finally:
-        stop.set()
-        writer.join()
-    assert statuses == [200] * len(windows)
-    trades = all_trades(clean_db, "AAPL")
-    for name in ("1m", "5m"):
-        interval = Interval.parse(name)
-        truth = {c.start: c for c in candles_of(trades, interval)}
-        # Whatever was stored is the true candle of its bucket now (primary key: no duplicates).
-        for stored in stored_candles(clean_db, "AAPL", interval):
-            assert stored == truth[stored.start]
-        params = {"symbol": "AAPL", "interval": name, "start": z(T0), "end": z(T0 + timedelta(hours=2))}
-        body = httpx.get(f"{live_server.base_url}/candles", params=params).json()
-        assert body["candles"] == [as_json(c) for c in truth.values()]
+        def ask(i: int) -> int:
+            interval = rnd.choice(["1s", "1m", "5m", "1h", "1d"])
+            span = {"1s": timedelta(minutes=2), "1m": timedelta(hours=1)}.get(interval, timedelta(hours=6))
+            lo = now - span + timedelta(seconds=rnd.randint(-600, 60))
+            params = {"symbol": rnd.choice(SUPPORTED_SYMBOLS), "interval": interval}
+            params |= {"start": z(lo), "end": z(lo + span + timedelta(minutes=2))}
+            if interval == "1d" and i % 2:
+                params["tz"] = "America/New_York"
+            return httpx.get(f"{server.base_url}/candles", params=params, timeout=30).status_code
+
+        backfill.start()
+        with ThreadPoolExecutor(max_workers=READERS) as pool:
+            statuses = list(pool.map(ask, range(READERS * 8)))
+        backfill.join(timeout=120)
+        assert not backfill.is_alive()
+        committed = heartbeats(clean_db)
+        wait_for(lambda: heartbeats(clean_db) >= committed + 2)  # ingestion was not stopped by any of it
+    assert statuses == [200] * len(statuses)
+    assert_candles_true(clean_db)

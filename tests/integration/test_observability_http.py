@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import httpx
 import psycopg
 from prometheus_client.parser import text_string_to_metric_families
@@ -23,6 +25,7 @@ def test_without_a_heartbeat_ingestion_is_dead_and_the_database_healthy(live_ser
     body = response.json()
     assert body["status"] == "dead"
     assert body["heartbeat_at"] is None and body["heartbeat_age_seconds"] is None
+    assert body["watermark"] is None and body["watermark_age_seconds"] is None
     assert (body["db_healthy"], body["figures_source"], body["db_error"]) == (True, "live", None)
     assert body["stale_after_seconds"] == 3 * body["interval_seconds"]
     assert body["instance_id"] and body["uptime_seconds"] >= 0
@@ -37,6 +40,11 @@ def test_status_and_metrics_while_ingestion_runs(clean_db: str) -> None:
         metrics = httpx.get(f"{server.base_url}/metrics").json()
     assert status["heartbeat_age_seconds"] <= status["stale_after_seconds"] == 0.6
     assert status["seconds_since_last_trade"] is not None
+    # Each batch is delivered up to when it began: the watermark trails the heartbeat, never leads it.
+    moment = {k: datetime.fromisoformat(status[k]) for k in ("last_trade_at", "watermark", "heartbeat_at")}
+    assert moment["last_trade_at"] <= moment["watermark"] <= moment["heartbeat_at"]
+    assert 0 <= status["watermark_age_seconds"] <= status["stale_after_seconds"]
+    assert datetime.fromisoformat(metrics["ingestion"]["watermark"]) >= moment["watermark"]
     assert metrics["db_healthy"] is True and metrics["db_latency_ms"] > 0
     assert metrics["version"] and metrics["instance_id"] == status["instance_id"]
     ingestion = metrics["ingestion"]
@@ -56,8 +64,11 @@ def test_metrics_counts_are_the_exact_stored_rows(live_server: LiveServer, clean
             "INSERT INTO trades (symbol, ts, price, volume) "
             "SELECT 'AAPL', now() - make_interval(secs => g), 100.25, 1 FROM generate_series(1, 1234) g"
         )
+        candles = conn.execute("SELECT count(*) FROM candles").fetchone()
     counts = httpx.get(f"{live_server.base_url}/metrics").json()["counts"]
-    assert (counts["trades"], counts["candles"], counts["source"]) == (1234, 0, "live")
+    # The candles were written with the trades: 21 minutes' worth of 1m to 1d candles.
+    assert candles is not None and candles[0] > 21
+    assert (counts["trades"], counts["candles"], counts["source"]) == (1234, candles[0], "live")
 
 
 def test_latency_is_kept_per_route_template(live_server: LiveServer) -> None:
