@@ -5,6 +5,7 @@ Full run (many minutes; about 8.6 million trades are loaded):
 Quick smoke run (a minute or two):
     .venv/bin/python bench/candles_write_through.py --hours 1 --rate 5 --days 3 --days-rate 0.05 \\
         --rounds 3 --ingest-batches 20 --ingest-block 5 --ingest-preload-hours 0.1 --copy-hours 0.05 --copy-rounds 1
+One part only: --parts reads | ingest | backfill (comma-separated; parts 3-4 at full size take about a minute).
 
 Where: a database of its own (per part) on DATABASE_URL's server when set, else on a
 throw-away embedded PostgreSQL (bench/harness.py); every scratch database is dropped.
@@ -24,8 +25,8 @@ Measured, in this order:
        close by (ts, id), exact VWAP half up): interval=1m and 1h over the last --hours,
        and interval=1d&tz=--tz over the last --days local days. For each: the service is
        restarted, /health/ready awaited, and exactly ONE call timed (first call); then
-       --rounds rounds interleave one API call and one SQL query (p50s). The first and the
-       last API answers are checked field by field against the SQL rows, on the buckets
+       --rounds rounds interleave one API call and one SQL query (p50s). Every API answer
+       (the first call's too) is checked field by field against the SQL rows, on the buckets
        that ended at or before the watermark read before the API call (the open bucket
        may move under ingestion between the two reads).
   3.   Ingestion batch commit, in a scratch database of its own: batches of ~1 s of trades
@@ -62,12 +63,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
+from psycopg.rows import dict_row
 
 from adapters.postgres.bulk import ADVANCE_WATERMARK, COPY_TRADES, PostgresTradeCopier, copy_text
 from adapters.postgres.embedded import free_port
 from adapters.postgres.url import libpq_url
 from adapters.synthetic.source import SyntheticTradeSource
-from domain.trades import SUPPORTED_SYMBOLS, RawTrade, Trade
+from domain.trades import SUPPORTED_SYMBOLS, Trade
 from entrypoints.backfill import chunks
 from harness import drop_database, own_database, postgres_server
 
@@ -84,7 +86,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
     add("--hours", type=float, default=24.0, help="busy history and the 1m/1h read window, hours (24)")
-    add("--rate", type=float, default=20.0, help="trades/s per symbol of the busy history, live ingestion and parts 3-4")
+    add("--rate", type=float, default=20.0, help="trades/s per symbol: busy history, live ingestion, parts 3-4")
     add("--days", type=int, default=30, help="quiet history and the tz read window, local days (30)")
     add("--days-rate", "--days30-rate", type=float, default=0.5, help="trades/s per symbol of the quiet history")
     add("--seed", type=int, default=7)
@@ -96,7 +98,15 @@ def parse_args() -> argparse.Namespace:
     add("--ingest-preload-hours", type=float, default=1.0, help="history stored before part 3's batches")
     add("--copy-hours", type=float, default=1.0, help="rows per load in part 4: hours x 5 symbols x --rate")
     add("--copy-rounds", type=int, default=3)
-    return parser.parse_args()
+    add(
+        "--parts",
+        default="reads,ingest,backfill",
+        help="comma-separated subset of reads (1-2), ingest (3), backfill (4)",
+    )
+    args = parser.parse_args()
+    if not args.parts or not set(args.parts.split(",")) <= {"reads", "ingest", "backfill"}:
+        parser.error(f"--parts {args.parts!r}: a comma-separated subset of reads,ingest,backfill")
+    return args
 
 
 @dataclass
@@ -115,18 +125,25 @@ def main() -> None:
     args = parse_args()
     rows: list[Row] = []
     began = time.perf_counter()
+    parts: dict[str, Callable[[str, argparse.Namespace], list[Row]]] = {
+        "reads": reads,
+        "ingest": ingestion,
+        "backfill": backfill,
+    }
     with postgres_server() as server_url:
-        rows += in_scratch(server_url, "mdp_bench_wt_read", lambda url: reads(url, args))
-        rows += in_scratch(server_url, "mdp_bench_wt_ingest", lambda url: ingestion(url, args))
-        rows += in_scratch(server_url, "mdp_bench_wt_copy", lambda url: backfill(url, args))
+        for name in args.parts.split(","):
+            rows += in_scratch(server_url, f"mdp_bench_wt_{name}", parts[name], args)
     summary(rows)
     say(f"\n(total {time.perf_counter() - began:.0f} s)")
 
 
-def in_scratch(server_url: str, prefix: str, part: Callable[[str], list[Row]]) -> list[Row]:
+def in_scratch(
+    server_url: str, prefix: str, part: Callable[[str, argparse.Namespace], list[Row]], args: argparse.Namespace
+) -> list[Row]:
+    """One part in a migrated database of its own, dropped afterwards."""
     url = own_database(server_url, prefix)
     try:
-        return part(url)
+        return part(url, args)
     finally:
         drop_database(server_url, url)
 
@@ -281,10 +298,11 @@ FROM (
     GROUP BY 1
 ) AS g ORDER BY 1
 """
-WATERMARK = "SELECT (SELECT watermark FROM ingestion_watermark WHERE source = 'synthetic'), " + (
-    "(SELECT (batches_committed, last_batch_trades, last_batch_duration_ms) FROM ingestion_heartbeat"
-    " WHERE source = 'synthetic')"
-)
+WATERMARK = """
+SELECT w.watermark, h.batches_committed, h.last_batch_trades, h.last_batch_duration_ms
+FROM (SELECT 'synthetic' AS source) AS s
+LEFT JOIN ingestion_watermark w USING (source) LEFT JOIN ingestion_heartbeat h USING (source)
+"""
 
 
 @dataclass(frozen=True)
@@ -305,15 +323,19 @@ class Outcome:
 
 
 def cases(args: argparse.Namespace) -> list[Case]:
-    """The read windows, fixed now: whole buckets, the last one still open (as a live chart asks)."""
+    """The read windows, fixed now: whole buckets, the last one still open (as a live chart asks).
+
+    At least two buckets, so that a short smoke run still has a completed one to compare.
+    """
     now = datetime.now(UTC)
     out = []
     for name, step in (("1m", timedelta(minutes=1)), ("1h", timedelta(hours=1))):
         end = floor_to(now, step) + step
-        start = end - timedelta(hours=args.hours)
+        span = max(timedelta(hours=args.hours), 2 * step)
+        start = end - span
         params = {"symbol": args.symbol, "interval": name, "start": z(start), "end": z(end)}
         sql = {"step": step, "symbol": args.symbol, "start": start, "end": end}
-        out.append(Case(f"/candles {name} over {args.hours:g} h", params, EPOCH_SQL, sql))
+        out.append(Case(f"/candles {name} over {span.total_seconds() / 3600:g} h", params, EPOCH_SQL, sql))
     zone = ZoneInfo(args.tz)
     today = now.astimezone(zone).date()
     start, end = local_midnight(today - timedelta(days=args.days - 1), zone), local_midnight(today + timedelta(1), zone)
@@ -325,14 +347,18 @@ def cases(args: argparse.Namespace) -> list[Case]:
 
 def reads(url: str, args: argparse.Namespace) -> list[Row]:
     load_history(url, args)
-    log_dir = Path(tempfile.mkdtemp(prefix="mdp-bench-wt-"))
-    service = Service(url, args.rate, log_dir)
+    with tempfile.TemporaryDirectory(prefix="mdp-bench-wt-") as log_dir:
+        return served_reads(url, args, Service(url, args.rate, Path(log_dir)))
+
+
+def served_reads(url: str, args: argparse.Namespace, service: Service) -> list[Row]:
     beats: dict[int, tuple[int, float]] = {}
     rows: list[Row] = []
-    say(f"\n== parts 1-2: /candles of {args.symbol} through HTTP (`mdp run`, logs in {log_dir}) vs hand-written SQL")
+    say(f"\n== parts 1-2: /candles of {args.symbol} through HTTP (`mdp run`) vs hand-written SQL")
     try:
         with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-            say(f"  server: jit={conn.execute('SHOW jit').fetchone()[0]}, {conn.info.parameter_status('server_version')}")  # type: ignore[index]
+            jit = conn.execute("SHOW jit").fetchone()[0]  # type: ignore[index]
+            say(f"  PostgreSQL {conn.info.parameter_status('server_version')}, jit={jit}")
             for case in cases(args):
                 outcome = measure_case(service, conn, case, args.rounds, beats)
                 report_case(case, outcome)
@@ -366,14 +392,16 @@ def measure_case(
 
 def observe(conn: psycopg.Connection, beats: dict[int, tuple[int, float]]) -> datetime:
     """The watermark now; the live service's last batch is noted on the way (by its batch number)."""
-    watermark, beat = conn.execute(WATERMARK).fetchone()  # type: ignore[misc]
-    if beat is not None:
-        number, trades, duration = beat
-        beats[int(number)] = (int(trades), float(duration))
+    watermark, number, trades, duration = conn.execute(WATERMARK).fetchone()  # type: ignore[misc]
+    if number is not None:
+        beats[number] = (trades, duration)
+    assert isinstance(watermark, datetime), "no watermark: the backfills set it"
     return watermark
 
 
-def check_same(case: Case, response: httpx.Response, rows: list[tuple], watermark: datetime) -> tuple[int, int]:
+def check_same(
+    case: Case, response: httpx.Response, rows: list[tuple[Any, ...]], watermark: datetime
+) -> tuple[int, int]:
     """API candles == SQL candles on every bucket ended by the watermark; (candles answered, candles compared)."""
     if response.status_code != 200:
         raise SystemExit(f"{case.label}: HTTP {response.status_code}: {response.text[:500]}")
@@ -388,12 +416,12 @@ def check_same(case: Case, response: httpx.Response, rows: list[tuple], watermar
     return len(candles), len(ours)
 
 
-def api_candle(c: dict[str, Any]) -> tuple:
+def api_candle(c: dict[str, Any]) -> tuple[Any, ...]:
     prices = tuple(Decimal(c[k]) for k in ("open", "high", "low", "close"))
     return (datetime.fromisoformat(c["bucket_start"]), *prices, c["volume"], c["trade_count"], Decimal(c["vwap"]))
 
 
-def sql_candle(r: tuple) -> tuple:
+def sql_candle(r: tuple[Any, ...]) -> tuple[Any, ...]:
     start, _, open_, high, low, close, volume, count, vwap = r
     return (start, open_, high, low, close, int(volume), count, vwap)
 
@@ -401,7 +429,7 @@ def sql_candle(r: tuple) -> tuple:
 def report_case(case: Case, o: Outcome) -> None:
     api, sql = statistics.median(o.api), statistics.median(o.sql)
     say(f"\n  {case.label} ({case.params['start']} .. {case.params['end']}): {o.candles} candles,")
-    say(f"  {o.checked} completed ones equal to SQL field by field (first and last answers); {len(o.api)} rounds")
+    say(f"  {o.checked} completed ones equal to SQL field by field (every answer checked); {len(o.api)} rounds")
     say(f"  {'':30}{'first':>11}{'p50':>11}{'min':>11}{'max':>11}")
     say(f"  {'API (HTTP, mdp run)':30}{ms(o.first):>11}{ms(api):>11}{ms(min(o.api)):>11}{ms(max(o.api)):>11}")
     say(f"  {'hand-written SQL (psycopg)':30}{'':>11}{ms(sql):>11}{ms(min(o.sql)):>11}{ms(max(o.sql)):>11}")
@@ -412,7 +440,14 @@ def case_rows(case: Case, o: Outcome) -> list[Row]:
     sql = statistics.median(o.sql)
     api = statistics.median(o.api)
     return [
-        Row(f"{case.label}, first call after restart", ms(o.first), ms(sql), o.first / sql, "<= 0.01", o.first <= 0.01 * sql),
+        Row(
+            f"{case.label}, first call after restart",
+            ms(o.first),
+            ms(sql),
+            o.first / sql,
+            "<= 0.01",
+            o.first <= 0.01 * sql,
+        ),
         Row(f"{case.label}, p50", ms(api), ms(sql), api / sql, "<= 0.01", api <= 0.01 * sql),
     ]
 
@@ -496,9 +531,9 @@ def commit_batch(conn: psycopg.Connection, batch: list[Trade], now: datetime) ->
     with conn.transaction():
         conn.execute(INSERT_TRADES, arrays)
         conn.execute(ADVANCE_WATERMARK, (now,))
-        previous = conn.execute(READ_HEARTBEAT).fetchone()
-        count = previous[3] + 1 if previous else 1
-        total = (previous[4] if previous else 0) + len(batch)
+        previous = conn.cursor(row_factory=dict_row).execute(READ_HEARTBEAT).fetchone()
+        count = previous["batches_committed"] + 1 if previous else 1
+        total = (previous["trades_ingested"] if previous else 0) + len(batch)
         last = max((t.ts for t in batch), default=None)
         conn.execute(PUT_HEARTBEAT, (now, last, count, total, len(batch), 1.0))
     return time.perf_counter() - began
@@ -506,14 +541,23 @@ def commit_batch(conn: psycopg.Connection, batch: list[Trade], now: datetime) ->
 
 def report_ingestion(times: dict[str, list[float]], sizes: list[int]) -> list[Row]:
     a, b = times["A"], times["B"]
-    say(f"  {len(a)} + {len(b)} counted batches, median {statistics.median(sizes):g} trades each (min {min(sizes)}, max {max(sizes)})")
+    size = f"median {statistics.median(sizes):g} trades each (min {min(sizes)}, max {max(sizes)})"
+    say(f"  {len(a)} + {len(b)} counted batches, {size}")
     say(f"  {'':34}{'median':>11}{'p95':>11}{'min':>11}{'max':>11}")
     for label, values in (("A write-through candles", a), ("B trigger disabled", b)):
-        say(f"  {label:34}{ms(statistics.median(values)):>11}{ms(p95(values)):>11}{ms(min(values)):>11}{ms(max(values)):>11}")
+        figures = (statistics.median(values), p95(values), min(values), max(values))
+        say(f"  {label:34}" + "".join(f"{ms(f):>11}" for f in figures))
     ratio, ratio95 = statistics.median(a) / statistics.median(b), p95(a) / p95(b)
     say(f"  ratio A/B: median {ratio:.2f}x (target <= 1.25), p95 {ratio95:.2f}x")
     return [
-        Row("ingestion batch commit, median", ms(statistics.median(a)), ms(statistics.median(b)), ratio, "<= 1.25", ratio <= 1.25),
+        Row(
+            "ingestion batch commit, median",
+            ms(statistics.median(a)),
+            ms(statistics.median(b)),
+            ratio,
+            "<= 1.25",
+            ratio <= 1.25,
+        ),
         Row("ingestion batch commit, p95", ms(p95(a)), ms(p95(b)), ratio95),
     ]
 
@@ -548,7 +592,9 @@ def backfill(url: str, args: argparse.Namespace) -> list[Row]:
     return report_backfill(rows, timings)
 
 
-def run_loads(libpq: str, loaders: dict[str, tuple[bool, Callable[[], object]]], rows: int, rounds: int) -> dict[str, list[float]]:
+def run_loads(
+    libpq: str, loaders: dict[str, tuple[bool, Callable[[], object]]], rows: int, rounds: int
+) -> dict[str, list[float]]:
     timings: dict[str, list[float]] = {name: [] for name in loaders}
     with psycopg.connect(libpq, autocommit=True) as conn:
         try:
@@ -584,8 +630,17 @@ def report_backfill(rows: int, timings: dict[str, list[float]]) -> list[Row]:
     say(f"  backfill with candles / the same copier without the trigger: {trigger_only:.2f}x")
     per_s = {name: f"{rows / s:,.0f} rows/s" for name, s in medians.items()}
     return [
-        Row("backfill throughput", per_s["backfill, candles"], per_s["raw COPY, no trigger"], ratio, ">= 0.60", ratio >= 0.6),
-        Row("backfill vs copier without trigger", per_s["backfill, candles"], per_s["copier, no trigger"], trigger_only),
+        Row(
+            "backfill throughput",
+            per_s["backfill, candles"],
+            per_s["raw COPY, no trigger"],
+            ratio,
+            ">= 0.60",
+            ratio >= 0.6,
+        ),
+        Row(
+            "backfill vs copier without trigger", per_s["backfill, candles"], per_s["copier, no trigger"], trigger_only
+        ),
     ]
 
 
