@@ -54,63 +54,59 @@ COLUMNS = (
     'symbol, "interval", bucket_start, bucket_end, open, high, low, close, volume, trade_count, notional, '
     "open_ts, open_id, close_ts, close_id, updated_at"
 )
+# Open and close by (ts, id) without sorting: the least and greatest of
+# [epoch microseconds, id, price] (exact numerics, compared element by element).
+_KEY = "extract(epoch FROM {ts}) * 1000000, {id}"
 # The trades of one group summarised: open and close by (ts, id), exact notional.
-TRADE_SUMMARY = """
+TRADE_SUMMARY = f"""
     min(ts) AS open_ts, max(ts) AS close_ts,
-    (array_agg(price ORDER BY ts, id))[1] AS open,
-    (array_agg(price ORDER BY ts DESC, id DESC))[1] AS close,
-    (array_agg(id ORDER BY ts, id))[1] AS open_id,
-    (array_agg(id ORDER BY ts DESC, id DESC))[1] AS close_id,
+    min(ARRAY[{_KEY.format(ts="ts", id="id")}, price]) AS first_key,
+    max(ARRAY[{_KEY.format(ts="ts", id="id")}, price]) AS last_key,
     max(price) AS high, min(price) AS low,
     sum(volume)::bigint AS volume, count(*) AS trade_count, sum(price * volume) AS notional
 """
 # Candles of one group merged: the monoid of domain.candles.merge, in SQL.
-CANDLE_MERGE = """
+CANDLE_MERGE = f"""
     min(open_ts) AS open_ts, max(close_ts) AS close_ts,
-    (array_agg(open ORDER BY open_ts, open_id))[1] AS open,
-    (array_agg(close ORDER BY close_ts DESC, close_id DESC))[1] AS close,
-    (array_agg(open_id ORDER BY open_ts, open_id))[1] AS open_id,
-    (array_agg(close_id ORDER BY close_ts DESC, close_id DESC))[1] AS close_id,
+    min(ARRAY[{_KEY.format(ts="open_ts", id="open_id")}, open]) AS first_key,
+    max(ARRAY[{_KEY.format(ts="close_ts", id="close_id")}, close]) AS last_key,
     max(high) AS high, min(low) AS low,
     sum(volume)::bigint AS volume, sum(trade_count)::bigint AS trade_count, sum(notional) AS notional
 """
+# A summary as candle columns.
+SUMMARY_FIELDS = (
+    "first_key[3] AS open, high, low, last_key[3] AS close, volume, trade_count, notional, "
+    "open_ts, first_key[2]::bigint AS open_id, close_ts, last_key[2]::bigint AS close_id"
+)
 FIELDS = "open, high, low, close, volume, trade_count, notional, open_ts, open_id, close_ts, close_id"
+WIDER = ", ".join(f"('{name}', interval '{step}')" for name, step, _ in LEVELS)
 
 
-def _fold_levels() -> str:
-    """CTEs p5m .. p1d: each level's partial candles merged from the level below."""
-    ctes = []
-    for name, step, parent in LEVELS:
-        ctes.append(
-            f"p{name} AS (SELECT symbol, date_bin('{step}', bucket_start, {EPOCH}) AS bucket_start, "
-            f"{CANDLE_MERGE} FROM p{parent} GROUP BY 1, 2)"
-        )
-    return ",\n".join(ctes)
-
-
-def _fold_union() -> str:
-    parts = [f"SELECT '1m' AS name, interval '1 minute' AS step, symbol, bucket_start, {FIELDS} FROM p1m"]
-    parts += [f"SELECT '{n}', interval '{s}', symbol, bucket_start, {FIELDS} FROM p{n}" for n, s, _ in LEVELS]
-    return "\nUNION ALL ".join(parts)
-
-
+# One pass: 1m partial candles of the new trades, every wider interval merged
+# from those partials, then merged into the stored candles, in key order.
 FOLD = f"""
 CREATE FUNCTION fold_inserted_trades() RETURNS trigger
 LANGUAGE plpgsql AS $$
-DECLARE
-    sym text;
 BEGIN
-    FOR sym IN SELECT DISTINCT symbol FROM new_rows ORDER BY 1 LOOP
-        PERFORM pg_advisory_xact_lock({LOCK_NAMESPACE}, hashtext(sym));
-    END LOOP;
+    PERFORM pg_advisory_xact_lock({LOCK_NAMESPACE}, hashtext(symbol))
+    FROM (SELECT DISTINCT symbol FROM new_rows ORDER BY 1) AS writing;
     WITH p1m AS (
         SELECT symbol, date_bin('1 minute', ts, {EPOCH}) AS bucket_start, {TRADE_SUMMARY}
         FROM new_rows GROUP BY 1, 2
     ),
-    {_fold_levels()}
+    m1 AS (SELECT symbol, bucket_start, {SUMMARY_FIELDS} FROM p1m),
+    wider AS (
+        SELECT name, step, symbol, date_bin(step, bucket_start, {EPOCH}) AS bucket_start, {CANDLE_MERGE}
+        FROM m1 CROSS JOIN (VALUES {WIDER}) AS level(name, step)
+        GROUP BY 1, 2, 3, 4
+    )
     INSERT INTO candles AS c ({COLUMNS})
     SELECT symbol, name, bucket_start, bucket_start + step, {FIELDS}, now()
-    FROM ({_fold_union()}) AS partial
+    FROM (
+        SELECT '1m' AS name, interval '1 minute' AS step, symbol, bucket_start, {FIELDS} FROM m1
+        UNION ALL
+        SELECT name, step, symbol, bucket_start, {SUMMARY_FIELDS} FROM wider
+    ) AS partial
     ORDER BY symbol, name, bucket_start
     ON CONFLICT (symbol, "interval", bucket_start) DO UPDATE SET
         open = CASE WHEN (excluded.open_ts, excluded.open_id) < (c.open_ts, c.open_id) THEN excluded.open ELSE c.open END,
@@ -166,7 +162,7 @@ def _refresh_level(name: str, step: str, parent: str) -> str:
         FROM unnest(syms, minutes) AS x(s, m)
     ),
     fresh AS (
-        SELECT t.symbol, t.bucket_start, a.*
+        SELECT t.symbol, t.bucket_start, {SUMMARY_FIELDS}
         FROM target t CROSS JOIN LATERAL (
             SELECT {CANDLE_MERGE} FROM candles p
             WHERE p.symbol = t.symbol AND p."interval" = '{parent}'
@@ -183,21 +179,19 @@ REFRESH = f"""
 CREATE FUNCTION refresh_candles(syms text[], minutes timestamptz[]) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    sym text;
     name text := '1m';
     step interval := interval '1 minute';
     changed bigint := 0;
     n bigint;
 BEGIN
-    FOR sym IN SELECT DISTINCT s FROM unnest(syms) AS s ORDER BY 1 LOOP
-        PERFORM pg_advisory_xact_lock({LOCK_NAMESPACE}, hashtext(sym));
-    END LOOP;
+    PERFORM pg_advisory_xact_lock({LOCK_NAMESPACE}, hashtext(s))
+    FROM (SELECT DISTINCT s FROM unnest(syms) AS s ORDER BY 1) AS writing;
     WITH target AS (
         SELECT DISTINCT s AS symbol, date_bin('1 minute', m, {EPOCH}) AS bucket_start
         FROM unnest(syms, minutes) AS x(s, m)
     ),
     fresh AS (
-        SELECT t.symbol, t.bucket_start, a.*
+        SELECT t.symbol, t.bucket_start, {SUMMARY_FIELDS}
         FROM target t CROSS JOIN LATERAL (
             SELECT {TRADE_SUMMARY} FROM trades
             WHERE trades.symbol = t.symbol AND ts >= t.bucket_start AND ts < t.bucket_start + interval '1 minute'
