@@ -22,10 +22,12 @@ from entrypoints.http.observability import Runtime
 from entrypoints.http.routes import health, observability, symbols
 from entrypoints.http.routes.candles import get_candles
 from entrypoints.http.routes.trades import list_trades
+from entrypoints.http.warmup import warm_up
 from entrypoints.runner import IngestionRunner
 
 log = logging.getLogger("mdp.app")
 VERSION = "0.1.0"
+WARM_UP_SECONDS = 2.0
 
 
 def create_app(container: Container, measure_latency: bool = True) -> Litestar:
@@ -39,6 +41,7 @@ def create_app(container: Container, measure_latency: bool = True) -> Litestar:
             await (await resolve(container.use_cases.initialize_symbols))()
         except Exception as error:  # the database may be down; readiness will say so
             log.warning("could not initialise symbols at startup: %s", type(error).__name__)
+        await warm_up(container, WARM_UP_SECONDS)
         stop = asyncio.Event()
         runner_task = None
         if settings.ingestion_enabled:
