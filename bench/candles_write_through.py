@@ -69,6 +69,7 @@ from adapters.postgres.bulk import ADVANCE_WATERMARK, COPY_TRADES, PostgresTrade
 from adapters.postgres.embedded import free_port
 from adapters.postgres.url import libpq_url
 from adapters.synthetic.source import SyntheticTradeSource
+from app_ingestion import app_batches
 from domain.trades import SUPPORTED_SYMBOLS, Trade
 from entrypoints.backfill import chunks
 from harness import drop_database, own_database, postgres_server
@@ -507,7 +508,10 @@ def ingestion(url: str, args: argparse.Namespace) -> list[Row]:
                         sizes.append(len(batch))
         finally:
             set_trigger(conn, enabled=True)
-    return report_ingestion(times, sizes)
+    rows = report_ingestion(times, sizes)
+    say("  the same through the application's own IngestBatch (generation, SQLAlchemy unit of work, COMMIT):")
+    app = app_batches(url, clock + timedelta(seconds=1), args.rate, args.ingest_batches, args.ingest_block, args.seed)
+    return rows + report_ingestion(app, sizes, "ingestion batch, app's IngestBatch")
 
 
 def preload(url: str, end: datetime, args: argparse.Namespace) -> None:
@@ -539,7 +543,9 @@ def commit_batch(conn: psycopg.Connection, batch: list[Trade], now: datetime) ->
     return time.perf_counter() - began
 
 
-def report_ingestion(times: dict[str, list[float]], sizes: list[int]) -> list[Row]:
+def report_ingestion(
+    times: dict[str, list[float]], sizes: list[int], label: str = "ingestion batch commit"
+) -> list[Row]:
     a, b = times["A"], times["B"]
     size = f"median {statistics.median(sizes):g} trades each (min {min(sizes)}, max {max(sizes)})"
     say(f"  {len(a)} + {len(b)} counted batches, {size}")
@@ -551,14 +557,14 @@ def report_ingestion(times: dict[str, list[float]], sizes: list[int]) -> list[Ro
     say(f"  ratio A/B: median {ratio:.2f}x (target <= 1.25), p95 {ratio95:.2f}x")
     return [
         Row(
-            "ingestion batch commit, median",
+            f"{label}, median",
             ms(statistics.median(a)),
             ms(statistics.median(b)),
             ratio,
             "<= 1.25",
             ratio <= 1.25,
         ),
-        Row("ingestion batch commit, p95", ms(p95(a)), ms(p95(b)), ratio95),
+        Row(f"{label}, p95", ms(p95(a)), ms(p95(b)), ratio95),
     ]
 
 
