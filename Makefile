@@ -52,6 +52,7 @@ typecheck: $(DEV_STAMP)
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/backfill_vs_copy.py
 	$(BIN)/python bench/candles_vs_sql.py
+	$(BIN)/python bench/candles_write_through.py
 	$(BIN)/python bench/takeover.py
 
 clean-data:  ## delete the embedded database (stop `make run` first)

@@ -12,8 +12,11 @@ Side by side, interleaved round by round:
          (a separate process), timed until the whole body has arrived
   sql  - the same candles (OHLC by (ts, id), volume, count, VWAP rounded to 6 places)
          by one hand-written GROUP BY query over `trades`, run directly with psycopg
-Stored candles are deleted first, so the first API call is the cold one (reported
-apart); p50s are over the following rounds. Every API candle is checked against the SQL row.
+The symbol's stored candles are deleted first (as if its trades had been written with the
+candle triggers disabled), so the first API call takes the REPAIR path (the seed's flow:
+compute every bucket from the trades, store it; reported apart); p50s are over the
+following rounds, which read what it stored. `bench/candles_write_through.py` measures
+the normal case, where candles are written with the trades. Every API candle is checked against the SQL row.
 Then `/trades` pages through one hour (limit 1000) and reports pages/s.
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import psycopg
 from alembic.autogenerate import compare_metadata
@@ -12,8 +13,17 @@ from sqlalchemy import create_engine
 from adapters.postgres import migrations
 from adapters.postgres.tables import include_object, metadata
 from adapters.postgres.url import libpq_url, sync_url
+from tests.integration.market_data_support import assert_candles_true
 
-EXPECTED_TABLES = {"symbols", "trades", "trades_default", "candles", "ingestion_heartbeat", "row_counts"}
+EXPECTED_TABLES = {
+    "symbols",
+    "trades",
+    "trades_default",
+    "candles",
+    "ingestion_heartbeat",
+    "ingestion_watermark",
+    "row_counts",
+}
 
 
 def _tables(url: str) -> set[str]:
@@ -46,3 +56,34 @@ def test_the_five_symbols_are_seeded(database_url: str) -> None:
     with psycopg.connect(libpq_url(database_url)) as conn:
         symbols = [r[0] for r in conn.execute("SELECT symbol FROM symbols ORDER BY symbol")]
     assert symbols == ["AAPL", "AMZN", "GOOGL", "MSFT", "TSLA"]
+
+
+def test_upgrading_a_database_with_trades_builds_their_candles_and_downgrading_keeps_the_trades(
+    fresh_database: Callable[..., str],
+) -> None:
+    url = fresh_database("mdp_upgrade")
+    migrations.upgrade(url, "0002")
+    with psycopg.connect(libpq_url(url)) as conn:
+        conn.execute("SELECT ensure_trade_partitions('2026-03-01', '2026-03-03')")
+        conn.execute(
+            "INSERT INTO trades (symbol, ts, price, volume) "
+            "SELECT s, TIMESTAMPTZ '2026-03-01' + g * interval '97 seconds', 100 + g % 37, 1 + g % 5 "
+            "FROM unnest(ARRAY['AAPL', 'MSFT']) AS s, generate_series(0, 2000) AS g"
+        )
+        conn.execute(
+            "INSERT INTO ingestion_heartbeat (source, beat_at, last_trade_at, batches_committed, trades_ingested, "
+            "last_batch_trades, last_batch_duration_ms, failed_attempts) "
+            "VALUES ('synthetic', now(), TIMESTAMPTZ '2026-03-03 05:53:17', 1, 4002, 4002, 1.0, 0)"
+        )
+    migrations.upgrade(url)
+    assert_candles_true(url)
+    with psycopg.connect(libpq_url(url)) as conn:
+        # What was ingested before the upgrade is final up to the last trade the heartbeat knew.
+        assert conn.execute("SELECT watermark FROM ingestion_watermark").fetchone() == (
+            datetime(2026, 3, 3, 5, 53, 17, tzinfo=UTC),
+        )
+    migrations.downgrade(url, "0002")
+    with psycopg.connect(libpq_url(url)) as conn:
+        assert conn.execute("SELECT count(*) FROM trades").fetchone() == (4002,)
+    migrations.upgrade(url)
+    assert_candles_true(url)
