@@ -550,9 +550,9 @@ def report_ingestion(
     size = f"median {statistics.median(sizes):g} trades each (min {min(sizes)}, max {max(sizes)})"
     say(f"  {len(a)} + {len(b)} counted batches, {size}")
     say(f"  {'':34}{'median':>11}{'p95':>11}{'min':>11}{'max':>11}")
-    for label, values in (("A write-through candles", a), ("B trigger disabled", b)):
+    for arm, values in (("A write-through candles", a), ("B trigger disabled", b)):
         figures = (statistics.median(values), p95(values), min(values), max(values))
-        say(f"  {label:34}" + "".join(f"{ms(f):>11}" for f in figures))
+        say(f"  {arm:34}" + "".join(f"{ms(f):>11}" for f in figures))
     ratio, ratio95 = statistics.median(a) / statistics.median(b), p95(a) / p95(b)
     say(f"  ratio A/B: median {ratio:.2f}x (target <= 1.25), p95 {ratio95:.2f}x")
     return [

@@ -78,14 +78,16 @@ class GetCandles:
             raise UnknownSymbol(query.symbol, SUPPORTED_SYMBOLS)
         buckets = self._buckets(query)
         async with self._uow() as uow:
+            # The watermark BEFORE the candles: a batch committed in between can only leave the
+            # candles newer than the watermark says, never call a candle final that is not.
+            watermark = await uow.watermark.get()
+            heartbeat = await uow.heartbeat.get()
             if isinstance(buckets, LocalDays):
                 base = buckets.rollup_base()
                 parts = await _bars(uow, query.symbol, BucketSpan(base, buckets.first, buckets.end))
                 bars = roll_into(parts, buckets.buckets)
             else:
                 bars = await _bars(uow, query.symbol, buckets)
-            watermark = await uow.watermark.get()
-            heartbeat = await uow.heartbeat.get()
             await uow.commit()  # keeps what the repair path stored; a read-only transaction otherwise
         if query.fill is Fill.PREVIOUS:
             bounds = buckets.buckets if isinstance(buckets, LocalDays) else buckets.bounds()
@@ -109,7 +111,7 @@ async def _bars(uow: UnitOfWork, symbol: str, span: BucketSpan) -> list[Bar]:
     if interval not in STORED_INTERVALS:
         return [bar_of(c) for c in await uow.trades.candles(symbol, interval, [(span.first, span.end)])]
     stored = await uow.candles.bars(symbol, interval, span.first, span.end)
-    missing = span.missing({bar.start for bar in stored})
+    missing = span.gaps(bar.start for bar in stored)
     if not missing:
         return stored
     repaired = await uow.candles.repair(symbol, interval, missing)

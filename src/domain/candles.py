@@ -253,6 +253,21 @@ class BucketSpan:
         step = self.interval.length
         return ((start, start + step) for start in self.starts())
 
+    def gaps(self, present: Iterable[datetime]) -> list[tuple[datetime, datetime]]:
+        """Maximal runs `[lo, hi)` of buckets between the ORDERED starts `present` (each a bucket of the span).
+
+        What `missing` gives, in one pass over what is there rather than over every bucket.
+        """
+        runs: list[tuple[datetime, datetime]] = []
+        step, cursor = self.interval.length, self.first
+        for start in present:
+            if start > cursor:
+                runs.append((cursor, start))
+            cursor = start + step
+        if cursor < self.end:
+            runs.append((cursor, self.end))
+        return runs
+
     def missing(self, have: Container[datetime]) -> list[tuple[datetime, datetime]]:
         """Maximal runs `[lo, hi)` of buckets whose start is not in `have` (a set or mapping), in order."""
         runs: list[tuple[datetime, datetime]] = []

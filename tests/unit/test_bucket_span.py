@@ -76,3 +76,13 @@ def test_a_window_refuses_naive_reversed_or_out_of_range_times(start: datetime, 
     with pytest.raises(InvalidValue) as raised:
         TimeRange(start, end)
     assert raised.value.field == field
+
+
+@given(intervals(max_seconds=3600), time_ranges(span=timedelta(hours=3)), st.sets(st.integers(0, 400)))
+def test_gaps_between_ordered_present_buckets_are_the_missing_runs(
+    interval: Interval, window: TimeRange, held: set[int]
+) -> None:
+    span = BucketSpan.select(window, interval, 10**9)
+    starts = list(span.starts())
+    present = [starts[i] for i in sorted(held) if i < len(starts)]
+    assert span.gaps(present) == span.missing(set(present))

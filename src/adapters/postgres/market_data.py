@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, literal, select, text, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from adapters.postgres.driver import driver_connection
 from adapters.postgres.tables import VWAP, trades
 from domain.candles import Candle, Interval, TradeKey
 from domain.ranges import TimeRange
@@ -110,9 +111,7 @@ class PostgresCandleRepository:
         # The hot path of /candles: straight on the driver, as a prepared statement, each row
         # built into a Bar as it is parsed (the schema checked the rows when they were written).
         # SQLAlchemy's result layer would cost more than PostgreSQL takes to read them.
-        connection = await self._session.connection()
-        raw = (await connection.get_raw_connection()).driver_connection
-        assert raw is not None
+        raw = await driver_connection(self._session)
         async with raw.cursor(row_factory=_bars) as cursor:
             await cursor.execute(STORED_BARS, (symbol, interval.name, first, end), prepare=True)
             bars: list[Bar] = await cursor.fetchall()

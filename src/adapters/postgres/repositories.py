@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
+from psycopg.rows import args_row
 from sqlalchemy import BigInteger, Numeric, Text, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from adapters.postgres.driver import driver_connection
 from adapters.postgres.market_data import aggregate_candles, page_trades
 from adapters.postgres.tables import ingestion_heartbeat, ingestion_watermark, symbols, trades
 from domain.candles import Candle, Interval, TradeKey
@@ -18,6 +20,8 @@ from domain.ranges import TimeRange
 from domain.trades import Trade
 
 HEARTBEAT_SOURCE = "synthetic"
+READ_HEARTBEAT = f"SELECT {', '.join(Heartbeat.__slots__)} FROM ingestion_heartbeat WHERE source = %s"
+READ_WATERMARK = "SELECT watermark FROM ingestion_watermark WHERE source = %s"
 INSERT_TRADES = text(
     "INSERT INTO trades (symbol, ts, price, volume) SELECT * FROM unnest(:symbols, :stamps, :prices, :volumes)"
 ).bindparams(
@@ -82,16 +86,12 @@ class PostgresHeartbeatStore:
         self._session = session
 
     async def get(self) -> Heartbeat | None:
-        row = (
-            await self._session.execute(
-                select(ingestion_heartbeat).where(ingestion_heartbeat.c.source == HEARTBEAT_SOURCE)
-            )
-        ).first()
-        if row is None:
-            return None
-        values = row._asdict()
-        values.pop("source")
-        return Heartbeat(**values)
+        # Every /candles answer reads it: straight on the driver, prepared.
+        raw = await driver_connection(self._session)
+        async with raw.cursor(row_factory=args_row(Heartbeat)) as cursor:
+            await cursor.execute(READ_HEARTBEAT, (HEARTBEAT_SOURCE,), prepare=True)
+            heartbeat: Heartbeat | None = await cursor.fetchone()
+            return heartbeat
 
     async def put(self, heartbeat: Heartbeat) -> None:
         values = {"source": HEARTBEAT_SOURCE, **{f: getattr(heartbeat, f) for f in Heartbeat.__slots__}}
@@ -109,8 +109,10 @@ class PostgresWatermarkStore:
         self._session = session
 
     async def get(self) -> datetime | None:
-        query = select(ingestion_watermark.c.watermark).where(ingestion_watermark.c.source == HEARTBEAT_SOURCE)
-        return (await self._session.execute(query)).scalar_one_or_none()
+        raw = await driver_connection(self._session)
+        cursor = await raw.execute(READ_WATERMARK, (HEARTBEAT_SOURCE,), prepare=True)
+        row = await cursor.fetchone()
+        return row[0] if row else None
 
     async def advance(self, to: datetime) -> None:
         statement = pg_insert(ingestion_watermark).values(source=HEARTBEAT_SOURCE, watermark=to)
