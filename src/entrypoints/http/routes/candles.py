@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
@@ -86,11 +87,14 @@ class CandlesResponse(msgspec.Struct):
     fill: Annotated[str, msgspec.Meta(description="none, or previous: empty buckets filled")] = "none"
 
 
-def candle_out(bar: Bar, complete: bool) -> CandleOut:
-    b = bar
-    return CandleOut(
-        b.start, b.end, b.open, b.high, b.low, b.close, b.volume, b.trade_count, b.vwap, complete, b.filled
-    )
+def candle_outs(bars: Sequence[Bar], watermark: datetime | None) -> list[CandleOut]:
+    """The candles as the response carries them; `complete` by the watermark.
+
+    Comprehensions with tuple unpacking: this runs for every candle of every answer.
+    """
+    if watermark is None:
+        return [CandleOut(s, e, o, h, lo, c, v, n, w, False, f) for s, e, o, h, lo, c, v, n, _, w, f in bars]
+    return [CandleOut(s, e, o, h, lo, c, v, n, w, e <= watermark, f) for s, e, o, h, lo, c, v, n, _, w, f in bars]
 
 
 def freshness_out(f: Freshness) -> FreshnessOut:
@@ -112,7 +116,7 @@ def candles_response(series: CandleSeries, fill: Fill) -> CandlesResponse:
         start=series.first,
         end=series.end,
         as_of=series.as_of,
-        candles=[candle_out(b, watermark is not None and b.end <= watermark) for b in series.bars],
+        candles=candle_outs(series.bars, watermark),
         freshness=freshness_out(series.freshness),
         watermark=watermark,
         tz=str(series.zone) if series.zone else "UTC",
