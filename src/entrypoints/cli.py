@@ -9,8 +9,9 @@ import math
 import os
 import signal
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import Any, NoReturn
 
 from entrypoints.settings import Settings, SettingsError, load_settings
 
@@ -129,7 +130,7 @@ def _serve(settings: Settings) -> int:
             # ceil, not int: 0.5 must not become 0 (which cancels in-flight requests at once).
             timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout_seconds),
         )
-        server = uvicorn.Server(config)
+        server = _server(config, lambda: _close_streams(app))
         _swallow_signals_outside_uvicorn()
         asyncio.run(server.serve())
         if not server.started:
@@ -183,6 +184,25 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
         current = migrations.current_revision(db.url)
         print(f"database schema at {current or 'base (empty)'}; code expects {migrations.head_revision()}")
     return 0
+
+
+def _server(config: Any, close_streams: Callable[[], None]) -> Any:
+    """A uvicorn server that ends open event streams when a signal starts the graceful shutdown, which
+    would otherwise wait on them until its timeout."""
+    import uvicorn
+
+    class StreamClosingServer(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            close_streams()
+            super().handle_exit(sig, frame)
+
+    return StreamClosingServer(config)
+
+
+def _close_streams(app: Any) -> None:
+    close = getattr(app.state, "close_streams", None)  # set once the app has started
+    if close is not None:
+        close()
 
 
 def _swallow_signals_outside_uvicorn() -> None:

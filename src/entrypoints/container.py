@@ -11,11 +11,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from adapters.clock import SystemClock
 from adapters.http_client.service_api import service_api_resource
+from adapters.postgres.change_log import PostgresChangeLog, PostgresChangeNotices
 from adapters.postgres.engine import PoolSettings, PostgresHealthProbe, engine_resource
 from adapters.postgres.leader import LeaderUnitOfWorkFactory, leader_lock_resource
 from adapters.postgres.statistics import PostgresStatisticsReader
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from adapters.synthetic.source import SyntheticTradeSource
+from application.candle_feed import CandleFeed
 from application.candles import GetCandles
 from application.ingestion import IngestBatch
 from application.observability import GetIngestionStatus
@@ -81,6 +83,16 @@ class Gateways(containers.DeclarativeContainer):
         statement_timeout_ms=providers.Callable(lambda s: s.db_statement_timeout_ms, core.settings),
     )
     leader_unit_of_work = providers.Singleton(LeaderUnitOfWorkFactory, leadership)
+    # The live candle feed: one reading connection and one LISTEN connection per process.
+    change_log = providers.Singleton(
+        PostgresChangeLog, core.database_url, engine, connect_timeout=core.settings.provided.db_connect_timeout_seconds
+    )
+    change_notices = providers.Singleton(
+        PostgresChangeNotices, core.database_url, connect_timeout=core.settings.provided.db_connect_timeout_seconds
+    )
+    candle_feed = providers.Singleton(
+        CandleFeed, change_log, change_notices, queue_size=core.settings.provided.stream_queue_size
+    )
     trade_source = providers.Singleton(
         SyntheticTradeSource,
         SUPPORTED_SYMBOLS,

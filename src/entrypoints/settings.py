@@ -43,6 +43,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     dashboard_refresh_seconds: Positive = 5.0
     dashboard_fetch_timeout_seconds: Positive = 2.0
     status_db_timeout_seconds: Annotated[float, Meta(gt=0, le=0.9)] = 0.5
+    stream_max_clients: Count = 2000
+    stream_queue_size: Count = 1000
+    stream_keepalive_seconds: Annotated[float, Meta(gt=0, le=15)] = 15.0
+    stream_retention_seconds: Annotated[int, Meta(ge=3600)] = 3600
 
     @property
     def embedded_data_dir(self) -> Path:

@@ -71,7 +71,7 @@ def database_url(fresh_database: Callable[..., str]) -> str:
     return url
 
 
-TABLES = ("trades", "candles", "ingestion_heartbeat", "ingestion_watermark", "row_counts")
+TABLES = ("trades", "candles", "candle_changes", "ingestion_heartbeat", "ingestion_watermark", "row_counts")
 
 
 @pytest.fixture

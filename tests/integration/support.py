@@ -29,6 +29,7 @@ class LiveServer:
         # The dashboard fetches the API at the service's own address: make it this port.
         settings = msgspec.structs.replace(settings, host="127.0.0.1", port=self.port)
         app = create_app(build_container(settings, url))
+        self.app = app
         self._server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         )
@@ -44,6 +45,9 @@ class LiveServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        close_streams = getattr(self.app.state, "close_streams", None)
+        if close_streams is not None:  # as a SIGTERM does: open event streams end first
+            close_streams()
         self._server.should_exit = True
         self._thread.join(timeout=30)
 

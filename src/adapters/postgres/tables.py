@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Computed,
@@ -12,13 +13,16 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Integer,
+    Interval,
     MetaData,
     Numeric,
     PrimaryKeyConstraint,
+    Sequence,
     SmallInteger,
     Table,
     Text,
     func,
+    text,
 )
 
 PRICE = Numeric(18, 2)
@@ -93,6 +97,36 @@ ingestion_watermark = Table(
     metadata,
     Column("source", Text, primary_key=True),
     Column("watermark", DateTime(timezone=True), nullable=False),
+)
+
+# Every committed change of a stored candle, numbered in commit order (see migration 0004): what
+# /candles/stream sends and resumes from.
+candle_change_seq = Sequence("candle_change_seq", metadata=metadata)
+candle_changes = Table(
+    "candle_changes",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("symbol", Text, nullable=False),
+    Column("interval", Text, nullable=False),
+    Column("bucket_start", DateTime(timezone=True), nullable=False),
+    Column("bucket_end", DateTime(timezone=True), nullable=False),
+    Column("open", PRICE),
+    Column("high", PRICE),
+    Column("low", PRICE),
+    Column("close", PRICE),
+    Column("volume", BigInteger, nullable=False),
+    Column("trade_count", BigInteger, nullable=False),
+    Column("notional", Numeric(), nullable=False),
+    Column("vwap", Numeric()),
+    Column("complete", Boolean, nullable=False),
+    Column("committed_at", DateTime(timezone=True), nullable=False, server_default=func.now(), index=True),
+)
+# One row: changes up to `through` were pruned; `retention` is how long they are kept.
+candle_change_horizon = Table(
+    "candle_change_horizon",
+    metadata,
+    Column("through", BigInteger, nullable=False, server_default="0"),
+    Column("retention", Interval, nullable=False, server_default=text("interval '1 hour'")),
 )
 
 ingestion_heartbeat = Table(

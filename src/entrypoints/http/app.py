@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from litestar import Litestar
 from litestar.middleware import DefineMiddleware
@@ -20,6 +20,7 @@ from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.latency import LatencyMiddleware, LatencyRecorder
 from entrypoints.http.observability import Runtime
 from entrypoints.http.routes import health, observability, symbols
+from entrypoints.http.routes.candle_stream import stream_candles
 from entrypoints.http.routes.candles import get_candles
 from entrypoints.http.routes.trades import list_trades
 from entrypoints.http.warmup import warm_up
@@ -43,6 +44,10 @@ def create_app(container: Container, measure_latency: bool = True) -> Litestar:
             log.warning("could not initialise symbols at startup: %s", type(error).__name__)
         await warm_up(container, WARM_UP_SECONDS)
         stop = asyncio.Event()
+        feed = await resolve(container.gateways.candle_feed)
+        app.state.close_streams = _threadsafe(asyncio.get_running_loop(), feed.close)
+        feed_task = asyncio.create_task(feed.run(stop), name="candle-feed")
+        await _keep_changes(container, settings.stream_retention_seconds)
         runner_task = None
         if settings.ingestion_enabled:
             runner = IngestionRunner(
@@ -56,8 +61,13 @@ def create_app(container: Container, measure_latency: bool = True) -> Litestar:
             yield
         finally:
             stop.set()
+            feed.close()
             if runner_task is not None:
                 await _finish(runner_task, settings.shutdown_timeout_seconds)
+            feed_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await feed_task
+            await (await resolve(container.gateways.change_log)).close()
             await stop_resources(container)
 
     app = Litestar(
@@ -67,6 +77,7 @@ def create_app(container: Container, measure_latency: bool = True) -> Litestar:
             symbols.list_symbols,
             list_trades,
             get_candles,
+            stream_candles,
             observability.ingestion_status,
             observability.metrics,
             dashboard_page.dashboard,
@@ -87,6 +98,23 @@ def create_app(container: Container, measure_latency: bool = True) -> Litestar:
     app.state.latency = latency
     app.state.runtime = Runtime(settings.resolved_instance_id, VERSION, container.core.clock().now())
     return app
+
+
+def _threadsafe(loop: asyncio.AbstractEventLoop, action: Callable[[], None]) -> Callable[[], None]:
+    """`action` run on the app's loop, callable from a signal handler or another thread."""
+
+    def call() -> None:
+        loop.call_soon_threadsafe(action)
+
+    return call
+
+
+async def _keep_changes(container: Container, seconds: int) -> None:
+    try:
+        change_log = await resolve(container.gateways.change_log)
+        await asyncio.wait_for(change_log.keep_for(seconds), 2.0)
+    except Exception as error:  # the database may be down; the default retention (1 h) stands
+        log.warning("could not set the change retention at startup: %s", type(error).__name__)
 
 
 async def _finish(task: asyncio.Task[None], timeout: float) -> None:

@@ -6,10 +6,12 @@ from litestar.datastructures import State
 from litestar.di import Provide
 
 from adapters.http_client.service_api import HttpServiceApi
+from application.candle_feed import CandleFeed
 from application.candles import GetCandles
 from application.symbols import ListSymbols
 from application.trades import ListTrades
 from entrypoints.container import resolve
+from entrypoints.settings import Settings
 
 
 async def _list_symbols(state: State) -> ListSymbols:
@@ -18,6 +20,14 @@ async def _list_symbols(state: State) -> ListSymbols:
 
 async def _get_candles(state: State) -> GetCandles:
     return await resolve(state.container.use_cases.get_candles)
+
+
+async def _candle_feed(state: State) -> CandleFeed:
+    return await resolve(state.container.gateways.candle_feed)
+
+
+def _settings(state: State) -> Settings:
+    return state.container.core.settings()  # type: ignore[no-any-return]
 
 
 async def _list_trades(state: State) -> ListTrades:
@@ -38,4 +48,6 @@ DEPENDENCIES = {
     "list_symbols_use_case": Provide(_list_symbols),
     "get_candles_use_case": Provide(_get_candles),
     "list_trades_use_case": Provide(_list_trades),
+    "candle_feed": Provide(_candle_feed),
+    "settings": Provide(_settings, sync_to_thread=False),
 }

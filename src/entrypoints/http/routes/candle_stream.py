@@ -1,0 +1,162 @@
+"""GET /candles/stream: every committed change of the subscribed candles as Server-Sent Events, resumable by id."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.exceptions import ServiceUnavailableException
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+
+from application.candle_feed import CandleFeed, Subscription
+from domain.candles import INTERVAL_NAMES, Interval
+from domain.changes import CandleChange, ChangeFilter
+from domain.errors import InvalidValue, UnknownSymbol
+from domain.trades import SUPPORTED_SYMBOLS
+from entrypoints.http.errors import problem_responses
+from entrypoints.http.routes.candles import CandleOut
+from entrypoints.settings import Settings
+
+STREAMED = tuple(name for name in INTERVAL_NAMES if name != "1s")
+RETRY_MS = 2000
+"""How long a client waits before it reconnects (the `retry:` hint sent on connect)."""
+
+
+class CandleEvent(msgspec.Struct):
+    """The data of an `event: candle`: which candle, and exactly the fields /candles returns for it."""
+
+    symbol: str
+    interval: str
+    candle: CandleOut
+
+
+class RemovedEvent(msgspec.Struct):
+    """The data of an `event: removed`: the bucket lost its last trade (an operator's fix), so it has no candle."""
+
+    symbol: str
+    interval: str
+    bucket_start: datetime
+    bucket_end: datetime
+
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def parse_symbols(raw: str | None) -> frozenset[str]:
+    if raw is None or raw.strip() == "":
+        return frozenset(SUPPORTED_SYMBOLS)
+    names = [part.strip() for part in raw.split(",")]
+    for name in names:
+        if name not in SUPPORTED_SYMBOLS:
+            raise UnknownSymbol(name, SUPPORTED_SYMBOLS)
+    return frozenset(names)
+
+
+def parse_stream_interval(raw: str) -> Interval:
+    interval = Interval.parse(raw)
+    if interval.name not in STREAMED:
+        raise InvalidValue(
+            "interval", raw, f"one of {', '.join(STREAMED)}: 1s candles are not stored, so they are not streamed"
+        )
+    return interval
+
+
+def parse_last_event_id(header: str | None, query: str | None) -> int | None:
+    raw = header if header is not None else query
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 19:
+        raise InvalidValue("last_event_id", raw, "the id of an event this stream sent (a non-negative integer)")
+    return int(raw)
+
+
+def encode_change(change: CandleChange) -> ServerSentEventMessage:
+    b = change.bar
+    if b is None:
+        gone = RemovedEvent(change.symbol, change.interval, change.start, change.end)
+        return ServerSentEventMessage(data=_ENCODER.encode(gone).decode(), event="removed", id=change.seq)
+    candle = CandleOut(
+        b.start, b.end, b.open, b.high, b.low, b.close, b.volume, b.trade_count, b.vwap, change.complete, b.filled
+    )
+    event = CandleEvent(change.symbol, change.interval, candle)
+    return ServerSentEventMessage(data=_ENCODER.encode(event).decode(), event="candle", id=change.seq)
+
+
+async def events(
+    feed: CandleFeed, sub: Subscription, after: int | None, keepalive: float
+) -> AsyncIterator[ServerSentEventMessage]:
+    """Backlog after `after` (if given), then live changes; never a gap, never a duplicate."""
+    try:
+        last = sub.start
+        yield ServerSentEventMessage(data=None, comment="candles", retry=RETRY_MS)
+        if after is not None:
+            if after < await feed.horizon():
+                yield ServerSentEventMessage(data="{}", event="reset", id=sub.start)
+            else:
+                async for change in feed.backlog(sub.wanted, after, sub.start):
+                    yield encode_change(change)
+            last = max(after, sub.start)
+        while True:
+            if sub.overflowed:
+                yield ServerSentEventMessage(data="{}", event="overflow", id=last)
+                return
+            if sub.closed:
+                return
+            try:
+                item = await asyncio.wait_for(sub.queue.get(), keepalive)
+            except TimeoutError:
+                yield ServerSentEventMessage(data=None, comment="keepalive")
+                continue
+            if item is None:
+                continue  # woken: overflowed or closed, decided above
+            if item.seq > last:
+                last = item.seq
+                yield encode_change(item)
+    finally:
+        feed.unsubscribe(sub)
+
+
+@get(
+    "/candles/stream",
+    summary="Live candles as Server-Sent Events, resumable with Last-Event-ID",
+    description=(
+        "One `event: candle` per committed change of a candle of the chosen symbols and interval, in commit order; "
+        "its data is {symbol, interval, candle} where candle has exactly the fields of /candles. When the "
+        "ingestion watermark passes a bucket's end, the final state is sent once more with complete: true. Every "
+        "event has an id (the platform's change sequence, the same on every replica): reconnect with "
+        "Last-Event-ID (or ?last_event_id=) to get every change after it, then live ones. `event: reset` means "
+        "the id is older than what is retained: reload from /candles. `event: overflow` means this client fell "
+        "behind and is disconnected: resume with Last-Event-ID. A comment line at least every 15 s keeps the "
+        "stream open."
+    ),
+    responses=problem_responses(400, 503),
+)
+async def stream_candles(
+    request: Request[Any, Any, Any],
+    candle_feed: NamedDependency[CandleFeed],
+    settings: NamedDependency[Settings],
+    symbol: Annotated[str | None, Parameter(description="Supported symbols, comma-separated (default: all)")] = None,
+    interval: Annotated[
+        str, Parameter(description=f"One of {', '.join(STREAMED)} (default 1m)", schema_extra={"enum": list(STREAMED)})
+    ] = "1m",
+    last_event_id: Annotated[
+        str | None, Parameter(description="Resume after this event id (the Last-Event-ID header wins)")
+    ] = None,
+) -> ServerSentEvent:
+    wanted = ChangeFilter(parse_symbols(symbol), parse_stream_interval(interval).name)
+    after = parse_last_event_id(request.headers.get("last-event-id"), last_event_id)
+    if candle_feed.streams >= settings.stream_max_clients:
+        raise ServiceUnavailableException(
+            detail=f"this process already serves {settings.stream_max_clients} streams; retry shortly or elsewhere"
+        )
+    sub = candle_feed.subscribe(wanted)
+    return ServerSentEvent(
+        events(candle_feed, sub, after, settings.stream_keepalive_seconds),
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
