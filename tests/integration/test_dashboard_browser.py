@@ -90,3 +90,26 @@ def test_dashboard_shows_alive_then_dead_without_console_errors(browser: Browser
     assert problems == []
     assert overflow <= 0, "the page scrolls sideways at phone width"
     assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
+
+
+def test_the_charts_follow_the_stream_without_a_reload(browser: Browser, clean_db: str) -> None:
+    # The periodic swap is ten minutes away: whatever changes on the page came from /candles/stream.
+    settings = make_settings(
+        clean_db, dashboard_refresh_seconds=600, ingestion_enabled=True, ingestion_interval_seconds=INTERVAL
+    )
+    with LiveServer(settings, clean_db) as server:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        problems = watch(page)
+        page.goto(f"{server.base_url}/dashboard")
+        page.evaluate("window.loadedOnce = true")
+        chart = page.locator('svg[data-symbol="AAPL"]')
+        chart.wait_for(timeout=15_000)
+        before = chart.inner_html()
+        page.wait_for_function(
+            "html => document.querySelector('svg[data-symbol=\"AAPL\"]').innerHTML !== html", arg=before, timeout=15_000
+        )
+        assert page.evaluate("window.loadedOnce") is True
+        assert page.locator('svg[data-symbol="AAPL"] g[data-start]').count() >= 1
+        page.screenshot(path=str(ARTIFACTS / "dashboard-live.png"), full_page=True)
+        page.close()
+    assert problems == []

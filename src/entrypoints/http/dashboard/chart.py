@@ -26,6 +26,9 @@ class CandleShape:
     width: Decimal
     rising: bool
     title: str
+    start: str
+    """The candle itself, as the API sent it: what the page's script redraws from when the stream updates it."""
+    prices: tuple[str, str, str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +102,8 @@ def _shape(row: tuple[str, Decimal, Decimal, Decimal, Decimal], scale: _Scale, s
         width=_px(max(scale.step * Decimal("0.7"), ONE_PIXEL)),
         rising=close >= open_,
         title=f"{label} O {open_} H {high} L {low} C {close}",
+        start=label,
+        prices=(str(open_), str(high), str(low), str(close)),
     )
 
 

@@ -136,6 +136,7 @@ async def events(
         "stream open."
     ),
     responses=problem_responses(400, 503),
+    media_type="text/event-stream",
 )
 async def stream_candles(
     request: Request[Any, Any, Any],
