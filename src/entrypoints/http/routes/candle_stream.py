@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
@@ -12,7 +13,7 @@ from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.exceptions import ServiceUnavailableException
 from litestar.params import Parameter
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response import Stream
 
 from application.candle_feed import CandleFeed, Subscription
 from domain.candles import INTERVAL_NAMES, Interval
@@ -76,48 +77,73 @@ def parse_last_event_id(header: str | None, query: str | None) -> int | None:
     return int(raw)
 
 
-def encode_change(change: CandleChange) -> ServerSentEventMessage:
+def encode_change(change: CandleChange) -> bytes:
+    """The SSE frame of a change; encoded once per change, however many streams send it."""
+    frame = _FRAMES.get(change.seq)
+    if frame is None:
+        frame = _frame(change)
+        _FRAMES[change.seq] = frame
+        if len(_FRAMES) > _FRAMES_KEPT:
+            _FRAMES.popitem(last=False)
+    return frame
+
+
+_FRAMES: OrderedDict[int, bytes] = OrderedDict()
+_FRAMES_KEPT = 20_000
+
+
+def _frame(change: CandleChange) -> bytes:
     b = change.bar
     if b is None:
         gone = RemovedEvent(change.symbol, change.interval, change.start, change.end)
-        return ServerSentEventMessage(data=_ENCODER.encode(gone).decode(), event="removed", id=change.seq)
+        return b"id: %d\nevent: removed\ndata: %s\n\n" % (change.seq, _ENCODER.encode(gone))
     candle = CandleOut(
         b.start, b.end, b.open, b.high, b.low, b.close, b.volume, b.trade_count, b.vwap, change.complete, b.filled
     )
-    event = CandleEvent(change.symbol, change.interval, candle)
-    return ServerSentEventMessage(data=_ENCODER.encode(event).decode(), event="candle", id=change.seq)
+    data = _ENCODER.encode(CandleEvent(change.symbol, change.interval, candle))
+    return b"id: %d\nevent: candle\ndata: %s\n\n" % (change.seq, data)
 
 
-async def events(
-    feed: CandleFeed, sub: Subscription, after: int | None, keepalive: float
-) -> AsyncIterator[ServerSentEventMessage]:
-    """Backlog after `after` (if given), then live changes; never a gap, never a duplicate."""
+def control(event: str, seq: int) -> bytes:
+    return b"id: %d\nevent: %s\ndata: {}\n\n" % (seq, event.encode())
+
+
+HELLO = b": candles\nretry: %d\n\n" % RETRY_MS
+KEEPALIVE = b": keepalive\n\n"
+
+
+async def events(feed: CandleFeed, sub: Subscription, after: int | None, keepalive: float) -> AsyncIterator[bytes]:
+    """Backlog after `after` (if given), then live changes; never a gap, never a duplicate. Whatever is queued
+    is sent in one write."""
     try:
         last = sub.start
-        yield ServerSentEventMessage(data=None, comment="candles", retry=RETRY_MS)
+        yield HELLO
         if after is not None:
             if after < await feed.horizon():
-                yield ServerSentEventMessage(data="{}", event="reset", id=sub.start)
+                yield control("reset", sub.start)
             else:
                 async for change in feed.backlog(sub.wanted, after, sub.start):
                     yield encode_change(change)
             last = max(after, sub.start)
         while True:
             if sub.overflowed:
-                yield ServerSentEventMessage(data="{}", event="overflow", id=last)
+                yield control("overflow", last)
                 return
             if sub.closed:
                 return
             try:
                 item = await asyncio.wait_for(sub.queue.get(), keepalive)
             except TimeoutError:
-                yield ServerSentEventMessage(data=None, comment="keepalive")
+                yield KEEPALIVE
                 continue
-            if item is None:
-                continue  # woken: overflowed or closed, decided above
-            if item.seq > last:
-                last = item.seq
-                yield encode_change(item)
+            frames = []
+            while item is not None or not sub.queue.empty():
+                if item is not None and item.seq > last:
+                    last = item.seq
+                    frames.append(encode_change(item))
+                item = sub.queue.get_nowait() if not sub.queue.empty() else None
+            if frames:
+                yield b"".join(frames)
     finally:
         feed.unsubscribe(sub)
 
@@ -149,7 +175,7 @@ async def stream_candles(
     last_event_id: Annotated[
         str | None, Parameter(description="Resume after this event id (the Last-Event-ID header wins)")
     ] = None,
-) -> ServerSentEvent:
+) -> Stream:
     wanted = ChangeFilter(parse_symbols(symbol), parse_stream_interval(interval).name)
     after = parse_last_event_id(request.headers.get("last-event-id"), last_event_id)
     if candle_feed.streams >= settings.stream_max_clients:
@@ -157,7 +183,8 @@ async def stream_candles(
             detail=f"this process already serves {settings.stream_max_clients} streams; retry shortly or elsewhere"
         )
     sub = candle_feed.subscribe(wanted)
-    return ServerSentEvent(
+    return Stream(
         events(candle_feed, sub, after, settings.stream_keepalive_seconds),
+        media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
