@@ -53,6 +53,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/backfill_vs_copy.py
 	$(BIN)/python bench/candles_vs_sql.py
 	$(BIN)/python bench/candles_write_through.py
+	$(BIN)/python bench/stream_fanout.py
 	$(BIN)/python bench/takeover.py
 
 clean-data:  ## delete the embedded database (stop `make run` first)

@@ -86,6 +86,8 @@ class CandleFeed:
         self._poll = poll_seconds
         self._subscribers: set[Subscription] = set()
         self.position: int | None = None
+        self.positioned = asyncio.Event()
+        """Set once the feed knows where the log stands: streams can start from there."""
         self.connected = False
         self._closing = False
 
@@ -136,6 +138,7 @@ class CandleFeed:
     async def _catch_up(self) -> None:
         if self.position is None:
             self.position = await self._changes.position()
+            self.positioned.set()
             return
         while True:
             changes = await self._changes.since(self.position, PAGE)

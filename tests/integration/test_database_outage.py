@@ -34,7 +34,9 @@ def status(base: str) -> dict[str, object]:
 @pytest.fixture
 def outage_db(restartable_postgres: EmbeddedPostgres) -> Iterator[EmbeddedPostgres]:
     with psycopg.connect(libpq_url(restartable_postgres.url), autocommit=True) as conn:
-        conn.execute("TRUNCATE trades, candles, ingestion_heartbeat, row_counts")
+        conn.execute(
+            "TRUNCATE trades, candles, candle_changes, ingestion_heartbeat, ingestion_watermark, row_counts"
+        )
     yield restartable_postgres
     restartable_postgres.start()  # whatever happened, leave it running for the next test
 
@@ -46,6 +48,8 @@ def test_database_stopped_then_restarted(outage_db: EmbeddedPostgres) -> None:
     with LiveServer(settings, outage_db.url) as server:
         base = server.base_url
         wait_for(lambda: status(base)["status"] == "alive")
+        # The first batch may hold no trade yet: wait until the figures the outage will show have some.
+        wait_for(lambda: get(base, "/metrics").json()["counts"]["trades"] > 0)
         outage_db.stop()
         assert_outage_is_reported(base)
         # From the last known heartbeat, ingestion turns dead once it is older than the threshold.

@@ -47,6 +47,8 @@ def create_app(container: Container, measure_latency: bool = True) -> Litestar:
         feed = await resolve(container.gateways.candle_feed)
         app.state.close_streams = _threadsafe(asyncio.get_running_loop(), feed.close)
         feed_task = asyncio.create_task(feed.run(stop), name="candle-feed")
+        with contextlib.suppress(TimeoutError):  # bounded: a database that is down must not hold up the start
+            await asyncio.wait_for(feed.positioned.wait(), WARM_UP_SECONDS)
         await _keep_changes(container, settings.stream_retention_seconds)
         runner_task = None
         if settings.ingestion_enabled:

@@ -178,6 +178,10 @@ async def stream_candles(
 ) -> Stream:
     wanted = ChangeFilter(parse_symbols(symbol), parse_stream_interval(interval).name)
     after = parse_last_event_id(request.headers.get("last-event-id"), last_event_id)
+    if candle_feed.position is None:
+        # Not yet following the change log (the database was not reachable since start): a stream
+        # opened now could not say where it starts.
+        raise ServiceUnavailableException(detail="the live feed is not connected to the database yet; retry shortly")
     if candle_feed.streams >= settings.stream_max_clients:
         raise ServiceUnavailableException(
             detail=f"this process already serves {settings.stream_max_clients} streams; retry shortly or elsewhere"
