@@ -135,6 +135,8 @@ def test_bad_parameters_are_a_400_before_the_stream_starts(live_server: LiveServ
         ({"interval": "2m"}, "interval"),
         ({"interval": "1s"}, "interval"),
         ({"last_event_id": "abc"}, "last_event_id"),
+        ({"last_event_id": "\u00b2"}, "last_event_id"),  # a digit to str.isdigit, not to int()
+        ({"last_event_id": "9" * 40}, "last_event_id"),
     ):
         response = httpx.get(f"{live_server.base_url}/candles/stream", params=params)
         assert response.status_code == 400, params

@@ -72,7 +72,7 @@ def parse_last_event_id(header: str | None, query: str | None) -> int | None:
     raw = header if header is not None else query
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 19:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise InvalidValue("last_event_id", raw, "the id of an event this stream sent (a non-negative integer)")
     return int(raw)
 
