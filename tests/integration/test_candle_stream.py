@@ -198,3 +198,26 @@ def test_events_arrive_within_two_ingestion_intervals_of_their_commit(clean_db: 
     assert lags and max(lags) < 2 * interval + 0.2, lags
     assert [e.id for e in got] == sorted({e.id for e in got})
     assert msgspec.json.decode(msgspec.json.encode(got[-1].data))["symbol"] == "AAPL"
+
+
+def test_changes_older_than_the_retention_are_pruned_and_resuming_before_them_resets(
+    live_server: LiveServer, clean_db: str
+) -> None:
+    with psycopg.connect(libpq_url(clean_db), autocommit=True) as conn:
+        conn.execute("UPDATE candle_change_horizon SET retention = interval '1 second', through = 0")
+    try:
+        insert_trades(clean_db, "AAPL", [(at(1), "10.00", 1)])
+        old = changes(clean_db, "AAPL", "1m")
+        time.sleep(1.2)
+        set_watermark(clean_db, at(30))
+        set_watermark(clean_db, at(90))  # into the next minute: the leader's once-a-minute prune
+        left = changes(clean_db, "AAPL", "1m")
+        assert not set(old) & set(left) and all(seq > max(old) for seq in left)  # only the new final event stays
+        reader = StreamReader(
+            f"{live_server.base_url}/candles/stream", headers={"Last-Event-ID": str(old[0] - 1)}, limit=1
+        )
+        reader.start().wait_for(lambda events: len(events) >= 1)
+        assert reader.events[0].event == "reset"
+    finally:
+        with psycopg.connect(libpq_url(clean_db), autocommit=True) as conn:
+            conn.execute("UPDATE candle_change_horizon SET retention = interval '1 hour', through = 0")
