@@ -34,9 +34,7 @@ def status(base: str) -> dict[str, object]:
 @pytest.fixture
 def outage_db(restartable_postgres: EmbeddedPostgres) -> Iterator[EmbeddedPostgres]:
     with psycopg.connect(libpq_url(restartable_postgres.url), autocommit=True) as conn:
-        conn.execute(
-            "TRUNCATE trades, candles, candle_changes, ingestion_heartbeat, ingestion_watermark, row_counts"
-        )
+        conn.execute("TRUNCATE trades, candles, candle_changes, ingestion_heartbeat, ingestion_watermark, row_counts")
     yield restartable_postgres
     restartable_postgres.start()  # whatever happened, leave it running for the next test
 
