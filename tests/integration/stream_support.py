@@ -30,6 +30,8 @@ class StreamReader:
     events: list[Received] = field(default_factory=list)
     status: int | None = None
     ended: threading.Event = field(default_factory=threading.Event)
+    subscribed: threading.Event = field(default_factory=threading.Event)
+    """Set at the stream's first frame (the `retry:` hint), which is sent once the subscription exists."""
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -50,7 +52,8 @@ class StreamReader:
                     return
                 for sse in source.iter_sse():
                     if sse.event == "message" and not sse.data:
-                        continue  # the retry hint sent on connect
+                        self.subscribed.set()  # the retry hint sent on connect
+                        continue
                     ident = int(sse.id) if sse.id else None
                     self.events.append(Received(sse.event, ident, json.loads(sse.data or "{}"), time.monotonic()))
                     if self._stop.is_set() or (self.limit is not None and len(self.events) >= self.limit):

@@ -47,8 +47,7 @@ def changes(url: str, symbol: str, interval: str) -> list[int]:
 
 
 def connected(reader: StreamReader) -> StreamReader:
-    reader.wait_for(lambda events: reader.status == 200 and len(events) >= 0 and reader.status is not None)
-    time.sleep(0.3)  # the subscription is registered once the first bytes went out
+    assert reader.subscribed.wait(15), f"the stream did not start (status {reader.status})"
     return reader
 
 

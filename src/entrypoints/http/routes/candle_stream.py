@@ -15,7 +15,7 @@ from litestar.exceptions import ServiceUnavailableException
 from litestar.params import Parameter
 from litestar.response import Stream
 
-from application.candle_feed import CandleFeed, Subscription
+from application.candle_feed import CandleFeed
 from domain.candles import INTERVAL_NAMES, Interval
 from domain.changes import CandleChange, ChangeFilter
 from domain.errors import InvalidValue, UnknownSymbol
@@ -112,9 +112,13 @@ HELLO = b": candles\nretry: %d\n\n" % RETRY_MS
 KEEPALIVE = b": keepalive\n\n"
 
 
-async def events(feed: CandleFeed, sub: Subscription, after: int | None, keepalive: float) -> AsyncIterator[bytes]:
+async def events(feed: CandleFeed, wanted: ChangeFilter, after: int | None, keepalive: float) -> AsyncIterator[bytes]:
     """Backlog after `after` (if given), then live changes; never a gap, never a duplicate. Whatever is queued
-    is sent in one write."""
+    is sent in one write.
+
+    It subscribes when the response starts to send (not in the handler): a client gone before that leaves
+    no subscription behind."""
+    sub = feed.subscribe(wanted)
     try:
         last = sub.start
         yield HELLO
@@ -186,9 +190,8 @@ async def stream_candles(
         raise ServiceUnavailableException(
             detail=f"this process already serves {settings.stream_max_clients} streams; retry shortly or elsewhere"
         )
-    sub = candle_feed.subscribe(wanted)
     return Stream(
-        events(candle_feed, sub, after, settings.stream_keepalive_seconds),
+        events(candle_feed, wanted, after, settings.stream_keepalive_seconds),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
