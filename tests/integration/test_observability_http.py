@@ -6,6 +6,7 @@ from datetime import datetime
 
 import httpx
 import psycopg
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.postgres.embedded import free_port
@@ -88,15 +89,17 @@ def test_prometheus_text_when_asked_for_and_json_by_default(live_server: LiveSer
     assert httpx.get(f"{live_server.base_url}/metrics").headers["content-type"].startswith("application/json")
     response = httpx.get(f"{live_server.base_url}/metrics", headers={"Accept": "text/plain;version=0.0.4"})
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain")
+    # One well-formed media type: the classic text format, version 0.0.4, charset once.
+    assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     names = {family.name for family in text_string_to_metric_families(response.text)}
     assert {"mdp_rows", "mdp_db_healthy", "mdp_ingestion_alive", "mdp_uptime_seconds", "mdp_info"} <= names
     scraped = httpx.get(
         f"{live_server.base_url}/metrics",
         headers={"Accept": "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"},
     )
-    assert scraped.headers["content-type"].startswith("application/openmetrics-text")
+    assert scraped.headers["content-type"] == "application/openmetrics-text; version=1.0.0; charset=utf-8"
     assert scraped.text.endswith("# EOF\n")
+    assert "mdp_rows" in {family.name for family in openmetrics_families(scraped.text)}  # Prometheus's own parser
 
 
 def test_the_dashboard_renders_what_the_api_says(clean_db: str) -> None:

@@ -32,12 +32,19 @@ def wants_prometheus(accept: str) -> str | None:
     return None
 
 
+# Litestar appends "; charset=utf-8" to every text/* media type, so the text format's is given without it.
+# prometheus-client labels its classic text output "version=1.0.0" since 0.22; the body is the 0.0.4
+# exposition format Prometheus documents, and that is what scrapers match on.
+TEXT_CONTENT_TYPE = "text/plain; version=0.0.4"
+OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+
+
 def render(metrics: MetricsResponse, routes: list[RouteLatency], media: str) -> tuple[bytes, str]:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Snapshot(metrics, routes))
     if media == OPENMETRICS:
-        return openmetrics_format.generate_latest(registry), openmetrics_format.CONTENT_TYPE_LATEST  # type: ignore[no-untyped-call]
-    return text_format.generate_latest(registry), text_format.CONTENT_TYPE_LATEST
+        return openmetrics_format.generate_latest(registry), OPENMETRICS_CONTENT_TYPE  # type: ignore[no-untyped-call]
+    return text_format.generate_latest(registry), TEXT_CONTENT_TYPE
 
 
 class _Snapshot:
