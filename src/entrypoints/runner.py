@@ -27,8 +27,10 @@ async def wait_or_stop(stop: asyncio.Event, seconds: float) -> None:
 class IngestionRunner:
     """Runs `IngestBatch` every `interval` seconds on a fixed cadence.
 
-    A failed attempt is logged on one line and retried after a capped
-    exponential backoff; the batch it carried is dropped whole. Stopping lets
+    A failed attempt is logged on one line (the first three, then every tenth)
+    and retried after a backoff capped at two intervals, so a database that
+    comes back sees a batch within two intervals; the batch it carried is
+    dropped whole. Stopping lets
     the batch in flight finish (commit or roll back) and then returns. With a
     `leadership` port it writes only while this process leads, and resumes
     after the stored trades each time it becomes the leader.
@@ -113,14 +115,17 @@ class IngestionRunner:
     def _failed(self, error: Exception) -> float:
         self._ingest.record_failure(error)
         self.consecutive_failures += 1
-        delay = min(self._max_backoff, self._interval * 2.0 ** (self.consecutive_failures - 1))
-        log.warning(
-            "ingestion batch failed (attempt %d, retrying in %.1fs): %s: %s",
-            self.consecutive_failures,
-            delay,
-            type(error).__name__,
-            _first_line(error),
-        )
+        # Backing off, but never past two intervals: the next attempt is also the probe that finds the
+        # database back, so a recovered database sees a batch within two intervals however long it was out.
+        delay = min(self._max_backoff, 2 * self._interval, self._interval * 2.0 ** (self.consecutive_failures - 1))
+        if self.consecutive_failures <= 3 or self.consecutive_failures % 10 == 0:
+            log.warning(
+                "ingestion batch failed (attempt %d, retrying in %.1fs): %s: %s",
+                self.consecutive_failures,
+                delay,
+                type(error).__name__,
+                _first_line(error),
+            )
         return delay
 
 
