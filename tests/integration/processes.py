@@ -83,6 +83,20 @@ class ServiceProcess:
         self._output.unlink(missing_ok=True)
 
 
+def replica(url: str, name: str, interval: float) -> ServiceProcess:
+    """One replica of `mdp run` on a migrated database, as the replica tests run them."""
+    return ServiceProcess(
+        {
+            "DATABASE_URL": url,
+            "INSTANCE_ID": name,
+            "INGESTION_INTERVAL_SECONDS": str(interval),
+            "MIGRATE_ON_START": "false",
+            "DB_POOL_SIZE": "2",
+            "SHUTDOWN_TIMEOUT_SECONDS": "5",
+        }
+    )
+
+
 def run_command(settings: Mapping[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run `python -m entrypoints ARGS` to completion."""
     return subprocess.run(

@@ -10,25 +10,12 @@ from collections.abc import Callable
 import pytest
 
 from adapters.postgres import migrations
-from tests.integration.processes import ServiceProcess, leader_instance, query, wait_until
+from tests.integration.processes import leader_instance, query, replica, wait_until
 from tests.integration.stream_support import StreamReader
 
 pytestmark = pytest.mark.processes
 
 INTERVAL = 0.3
-
-
-def replica(url: str, name: str) -> ServiceProcess:
-    return ServiceProcess(
-        {
-            "DATABASE_URL": url,
-            "INSTANCE_ID": name,
-            "INGESTION_INTERVAL_SECONDS": str(INTERVAL),
-            "MIGRATE_ON_START": "false",
-            "DB_POOL_SIZE": "2",
-            "SHUTDOWN_TIMEOUT_SECONDS": "5",
-        }
-    )
 
 
 def logged(url: str, after: int) -> list[int]:
@@ -39,7 +26,7 @@ def logged(url: str, after: int) -> list[int]:
 def test_a_follower_streams_the_leaders_changes_through_a_leader_kill(fresh_database: Callable[..., str]) -> None:
     url = fresh_database("mdp_stream_replicas")
     migrations.upgrade(url)
-    with replica(url, "r1") as r1, replica(url, "r2") as r2:
+    with replica(url, "r1", INTERVAL) as r1, replica(url, "r2", INTERVAL) as r2:
         wait_until(lambda: r1.ready() and r2.ready() and leader_instance(url), r1, r2)
         leader, follower = (r1, r2) if leader_instance(url) == "r1" else (r2, r1)
         reader = StreamReader(f"{follower.base_url}/candles/stream", {"symbol": "AAPL"}).start()
@@ -58,7 +45,7 @@ def test_a_follower_streams_the_leaders_changes_through_a_leader_kill(fresh_data
 def test_sigterm_ends_open_streams_and_the_process_exits_cleanly(fresh_database: Callable[..., str]) -> None:
     url = fresh_database("mdp_stream_sigterm")
     migrations.upgrade(url)
-    with replica(url, "r1") as service:
+    with replica(url, "r1", INTERVAL) as service:
         wait_until(service.ready, service)
         reader = StreamReader(f"{service.base_url}/candles/stream").start()
         reader.wait_for(lambda events: len(events) >= 1, timeout=20)

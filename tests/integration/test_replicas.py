@@ -10,7 +10,7 @@ import pytest
 
 from adapters.postgres import migrations
 from adapters.postgres.leader import INGESTION_LEADER_KEY
-from tests.integration.processes import ServiceProcess, leader_instance, query, scalar, wait_until
+from tests.integration.processes import ServiceProcess, leader_instance, query, replica, scalar, wait_until
 
 pytestmark = pytest.mark.processes
 
@@ -25,16 +25,7 @@ def replicas(fresh_database: Callable[..., str]) -> Iterator[tuple[str, dict[str
     migrations.upgrade(url)
     started = {}
     for name in ("r1", "r2", "r3"):
-        started[name] = ServiceProcess(
-            {
-                "DATABASE_URL": url,
-                "INSTANCE_ID": name,
-                "INGESTION_INTERVAL_SECONDS": str(INTERVAL),
-                "MIGRATE_ON_START": "false",
-                "DB_POOL_SIZE": "2",
-                "SHUTDOWN_TIMEOUT_SECONDS": "5",
-            }
-        )
+        started[name] = replica(url, name, INTERVAL)
     try:
         yield url, started
     finally:
