@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from application.failures import describe
 from application.ports import Clock, TradeSource, UnitOfWorkFactory
 from domain.heartbeat import Heartbeat
 from domain.trades import Trade
@@ -46,9 +47,7 @@ class IngestBatch:
     def record_failure(self, error: BaseException) -> None:
         """Remember a failed attempt so the next committed heartbeat reports it."""
         self._failures.count += 1
-        # Drivers add hints and links on further lines; operators need the first.
-        first_line = next(iter(str(error).strip().splitlines()), "")
-        self._failures.last_error = f"{type(error).__name__}: {first_line}".strip()[:500]
+        self._failures.last_error = describe(error, limit=500)
         self._failures.last_error_at = self._clock.now()
 
     async def resume(self) -> None:

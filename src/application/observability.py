@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from application.failures import describe
 from application.ports import Clock, StatisticsReader, StoreStatistics
 from application.single_flight import SingleFlight
 from domain.freshness import Freshness, assess_freshness
@@ -60,7 +61,7 @@ class GetIngestionStatus:
         except TimeoutError:
             error = f"no answer within {self._deadline:g}s"
         except Exception as failure:  # any store failure means "not known now", never an error page
-            error = f"{type(failure).__name__}: {_first_line(failure)}"
+            error = describe(failure)
         else:
             self._last, self._last_read_at = statistics, self._clock.now()
         if error is None:
@@ -71,8 +72,3 @@ class GetIngestionStatus:
         now = self._clock.now()
         freshness = assess_freshness(heartbeat, now, self._interval)
         return IngestionReport(freshness, self._last, source, self._last_read_at, error, now)
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0][:300] if lines else ""

@@ -13,6 +13,7 @@ import psycopg
 
 from adapters.postgres import migrations
 from adapters.postgres.url import libpq_url, redacted
+from application.failures import describe
 from entrypoints.settings import Settings
 
 if TYPE_CHECKING:
@@ -68,9 +69,9 @@ def wait_until_reachable(url: str, timeout: float) -> None:
                 return
         except psycopg.OperationalError as error:
             if time.monotonic() >= deadline:
-                reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
                 raise StartupError(
-                    f"database {redacted(url)} unreachable for {timeout:g}s (DB_STARTUP_TIMEOUT_SECONDS): {reason}"
+                    f"database {redacted(url)} unreachable for {timeout:g}s (DB_STARTUP_TIMEOUT_SECONDS): "
+                    f"{describe(error)}"
                 ) from error
             time.sleep(0.5)
 

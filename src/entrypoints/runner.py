@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from application.failures import describe
 from application.ingestion import IngestBatch
 from application.ports import Leadership, LeadershipLost
 
@@ -120,15 +121,9 @@ class IngestionRunner:
         delay = min(self._max_backoff, 2 * self._interval, self._interval * 2.0 ** (self.consecutive_failures - 1))
         if self.consecutive_failures <= 3 or self.consecutive_failures % 10 == 0:
             log.warning(
-                "ingestion batch failed (attempt %d, retrying in %.1fs): %s: %s",
+                "ingestion batch failed (attempt %d, retrying in %.1fs): %s",
                 self.consecutive_failures,
                 delay,
-                type(error).__name__,
-                _first_line(error),
+                describe(error),
             )
         return delay
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else ""

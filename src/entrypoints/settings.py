@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from domain.freshness import stale_threshold
+
 Positive = Annotated[float, Meta(gt=0)]
 Port = Annotated[int, Meta(ge=0, le=65535)]
 Count = Annotated[int, Meta(ge=1)]
@@ -54,7 +56,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def stale_after_seconds(self) -> float:
-        return self.ingestion_interval_seconds * 3
+        return stale_threshold(self.ingestion_interval_seconds)
 
     @property
     def resolved_instance_id(self) -> str:

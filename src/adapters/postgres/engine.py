@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.postgres.url import sync_url
+from application.failures import describe
 from application.single_flight import SingleFlight
 
 
@@ -70,7 +71,7 @@ class PostgresHealthProbe:
         except TimeoutError:
             return DatabaseHealth(False, None, f"no answer within {self._timeout:g}s")
         except Exception as error:  # any driver or pool failure means "not healthy"
-            return DatabaseHealth(False, None, f"{type(error).__name__}: {_first_line(error)}")
+            return DatabaseHealth(False, None, describe(error))
         return DatabaseHealth(True, latency_ms, None)
 
     async def _round_trip(self) -> float:
@@ -78,8 +79,3 @@ class PostgresHealthProbe:
         async with self._engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         return round((time.perf_counter() - started) * 1000, 3)
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else ""

@@ -14,7 +14,9 @@ from sqlalchemy.pool import NullPool
 
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
 from adapters.postgres.url import sync_url
+from application.failures import describe
 from application.ports import LeadershipLost
+from domain.freshness import stale_threshold
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +35,11 @@ HOLDS_LOCK = text(
 
 
 def lease_ms(interval_seconds: float) -> int:
-    """How long the server keeps a silent leader's session: three intervals, at least one second."""
-    return max(1000, math.ceil(interval_seconds * 3 * 1000))
+    """How long the server keeps a silent leader's session: the stale threshold, at least one second.
+
+    A leader that has been silent that long is reported dead; its session goes with it.
+    """
+    return max(1000, math.ceil(stale_threshold(interval_seconds) * 1000))
 
 
 def leader_engine(url: str, lease: int, application_name: str, statement_timeout_ms: int) -> AsyncEngine:
@@ -96,7 +101,7 @@ class PostgresLeaderLock:
             await self._connection.commit()  # a session lock outlives the transaction; the transaction must not linger
         except Exception as error:  # a broken session holds nothing: the next call starts a new one
             if self._leader:
-                log.warning("lost the ingestion leader session: %s: %s", type(error).__name__, _first_line(error))
+                log.warning("lost the ingestion leader session: %s", describe(error))
             await self._drop()
             raise
         if self._leader and not held:
@@ -170,8 +175,3 @@ class LeaderUnitOfWorkFactory:
 
     def __call__(self) -> LeaderUnitOfWork:
         return LeaderUnitOfWork(self._lock, self._known_partitions)
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else ""
