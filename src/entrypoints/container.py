@@ -56,7 +56,7 @@ class Gateways(containers.DeclarativeContainer):
         engine_resource,
         url=core.database_url,
         pool=providers.Callable(_pool, core.settings),
-        application_name=providers.Callable(lambda s: f"mdp {s.resolved_instance_id}", core.settings),
+        application_name=providers.Callable("mdp {}".format, core.settings.provided.resolved_instance_id),
     )
     sessions = providers.Singleton(async_sessionmaker, engine, expire_on_commit=False)
     unit_of_work = providers.Singleton(PostgresUnitOfWorkFactory, sessions)
@@ -65,22 +65,22 @@ class Gateways(containers.DeclarativeContainer):
     status_probe = providers.Singleton(
         PostgresHealthProbe,
         engine,
-        timeout_seconds=providers.Callable(lambda s: s.status_db_timeout_seconds, core.settings),
+        timeout_seconds=core.settings.provided.status_db_timeout_seconds,
     )
     statistics_reader = providers.Singleton(PostgresStatisticsReader, sessions)
     service_api = providers.Resource(
         service_api_resource,
-        base_url=providers.Callable(lambda s: s.dashboard_base_url, core.settings),
-        timeout_seconds=providers.Callable(lambda s: s.dashboard_fetch_timeout_seconds, core.settings),
+        base_url=core.settings.provided.dashboard_base_url,
+        timeout_seconds=core.settings.provided.dashboard_fetch_timeout_seconds,
     )
     # Ingestion leadership: an advisory lock on a dedicated session (not pooled)
     # that also carries the leader's batches, so a deposed leader cannot commit.
     leadership = providers.Resource(
         leader_lock_resource,
         url=core.database_url,
-        interval_seconds=providers.Callable(lambda s: s.ingestion_interval_seconds, core.settings),
-        application_name=providers.Callable(lambda s: f"mdp-leader {s.resolved_instance_id}", core.settings),
-        statement_timeout_ms=providers.Callable(lambda s: s.db_statement_timeout_ms, core.settings),
+        interval_seconds=core.settings.provided.ingestion_interval_seconds,
+        application_name=providers.Callable("mdp-leader {}".format, core.settings.provided.resolved_instance_id),
+        statement_timeout_ms=core.settings.provided.db_statement_timeout_ms,
     )
     leader_unit_of_work = providers.Singleton(LeaderUnitOfWorkFactory, leadership)
     # The live candle feed: one reading connection and one LISTEN connection per process.
@@ -96,9 +96,9 @@ class Gateways(containers.DeclarativeContainer):
     trade_source = providers.Singleton(
         SyntheticTradeSource,
         SUPPORTED_SYMBOLS,
-        start=providers.Callable(lambda clock: clock.now(), core.clock),
+        start=core.clock.provided.now.call(),
         trades_per_second=providers.Callable(_trades_per_second, core.settings),
-        seed=providers.Callable(lambda s: s.ingestion_seed, core.settings),
+        seed=core.settings.provided.ingestion_seed,
     )
 
 
@@ -120,14 +120,14 @@ class UseCases(containers.DeclarativeContainer):
         GetIngestionStatus,
         gateways.statistics_reader,
         core.clock,
-        providers.Callable(lambda s: s.ingestion_interval_seconds, core.settings),
-        providers.Callable(lambda s: s.status_db_timeout_seconds, core.settings),
+        core.settings.provided.ingestion_interval_seconds,
+        core.settings.provided.status_db_timeout_seconds,
     )
     get_candles = providers.Factory(
         GetCandles,
         gateways.unit_of_work,
         core.clock,
-        providers.Callable(lambda s: s.ingestion_interval_seconds, core.settings),
+        core.settings.provided.ingestion_interval_seconds,
     )
     list_trades = providers.Factory(ListTrades, gateways.unit_of_work)
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from importlib.metadata import version
 
 from litestar import Litestar
 from litestar.middleware import DefineMiddleware
@@ -27,7 +28,8 @@ from entrypoints.http.warmup import warm_up
 from entrypoints.runner import IngestionRunner
 
 log = logging.getLogger("mdp.app")
-VERSION = "0.1.0"
+VERSION = version("market-data-platform")
+"""The installed package's version: pyproject.toml says it once."""
 WARM_UP_SECONDS = 2.0
 
 
