@@ -15,8 +15,6 @@ from adapters.postgres.url import libpq_url
 from entrypoints.container import Container, build_container, start_resources, stop_resources
 from tests.integration.support import LiveServer, make_settings
 
-pytestmark = pytest.mark.integration
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:

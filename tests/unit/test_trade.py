@@ -16,10 +16,15 @@ NOON = datetime(2026, 11, 29, 12, tzinfo=UTC)
 
 
 @given(trades())
-def test_generated_trades_are_valid_and_exact(trade: Trade) -> None:
-    assert trade.price > 0
-    assert trade.price == trade.price.quantize(Decimal("0.01"))
-    assert trade.notional == trade.price * trade.volume
+def test_the_notional_is_exact(trade: Trade) -> None:
+    # Computed apart, in integer ticks: no float and no decimal context can round it.
+    ticks = int(trade.price.scaleb(2))
+    assert trade.notional == Decimal(ticks * trade.volume).scaleb(-2)
+
+
+def test_a_notional_beyond_float_precision_stays_exact() -> None:
+    trade = Trade("AAPL", NOON, Decimal("99999999.99"), 999_999_999_999)
+    assert str(trade.notional) == "99999999989900000000.01"  # 99999999.99 x (10**12 - 1)
 
 
 @given(prices(), volumes())
