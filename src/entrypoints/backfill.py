@@ -16,6 +16,7 @@ from adapters.postgres.bulk import PostgresTradeCopier
 from adapters.synthetic.source import SyntheticTradeSource
 from domain.ranges import to_micros
 from domain.trades import SUPPORTED_SYMBOLS, RawTrade
+from entrypoints.arguments import positive, utc_time
 from entrypoints.settings import Settings
 
 CHUNK_SECONDS = 60
@@ -28,11 +29,9 @@ def add_backfill_command(commands: Any) -> None:
         description="Generate synthetic trades for a past span and load them with COPY in one transaction.",
     )
     span = backfill.add_mutually_exclusive_group(required=True)
-    span.add_argument("--hours", type=_positive_float, help="span of history in hours")
-    span.add_argument("--days", type=_positive_float, help="span of history in days")
-    backfill.add_argument(
-        "--rate", type=_positive_float, default=20.0, help="trades per second per symbol (default 20)"
-    )
+    span.add_argument("--hours", type=positive(), help="span of history in hours")
+    span.add_argument("--days", type=positive(), help="span of history in days")
+    backfill.add_argument("--rate", type=positive(), default=20.0, help="trades per second per symbol (default 20)")
     backfill.add_argument("--seed", type=int, default=None, help="random seed: the same seed gives the same trades")
     backfill.add_argument(
         "--end",
@@ -75,23 +74,3 @@ def chunks(source: SyntheticTradeSource, start: datetime, end: datetime) -> Iter
     steps = max(1, math.ceil((last - first) / (CHUNK_SECONDS * 1_000_000)))
     for step in range(1, steps + 1):
         yield source.generate(min(last, first + step * CHUNK_SECONDS * 1_000_000))
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
-    return value
-
-
-def utc_time(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset; add Z or +00:00")
-    return moment.astimezone(UTC)

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from adapters.postgres.bulk import PostgresCandleRebuilder
 from domain.trades import SUPPORTED_SYMBOLS
-from entrypoints.backfill import utc_time
+from entrypoints.arguments import utc_time
 from entrypoints.settings import Settings
 
 

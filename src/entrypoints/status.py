@@ -6,11 +6,11 @@ import argparse
 import asyncio
 import contextlib
 import json
-import math
 import sys
 from typing import Any
 
 from adapters.http_client.service_api import Fetched, service_api_resource
+from entrypoints.arguments import http_url, positive
 from entrypoints.settings import Settings
 
 STATUS, METRICS = "/status/ingestion", "/metrics"
@@ -27,9 +27,11 @@ def add_status_command(commands: Any) -> None:
         ),
     )
     status.add_argument(
-        "--url", type=_http_url, default=None, help="base URL of the instance (default: http://127.0.0.1:$PORT)"
+        "--url", type=http_url, default=None, help="base URL of the instance (default: http://127.0.0.1:$PORT)"
     )
-    status.add_argument("--timeout", type=_seconds, default=3.0, help="seconds to wait for each answer (default 3)")
+    status.add_argument(
+        "--timeout", type=positive("seconds"), default=3.0, help="seconds to wait for each answer (default 3)"
+    )
     status.add_argument("--json", action="store_true", help="print both JSON documents as they came")
     status.set_defaults(handler=run_status)
 
@@ -119,19 +121,3 @@ def _duration(seconds: object) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m{secs:02d}s"
-
-
-def _http_url(text: str) -> str:
-    if not text.startswith(("http://", "https://")) or len(text) <= len("https://"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL")
-    return text
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of seconds")
-    return value
