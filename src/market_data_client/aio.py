@@ -20,6 +20,7 @@ from market_data_client.calls import (
     candles_call,
     client_options,
     decode,
+    readiness,
     trades_call,
 )
 from market_data_client.contract import (
@@ -27,6 +28,7 @@ from market_data_client.contract import (
     Health,
     IngestionStatusResponse,
     MetricsResponse,
+    Readiness,
     TradeOut,
     TradesResponse,
 )
@@ -101,6 +103,10 @@ class AsyncMarketDataClient:
 
     async def health(self) -> Health:
         return await self._get(HEALTH)
+
+    async def ready(self) -> Readiness:
+        """GET /health/ready: `db_healthy` false (503) is an answer, not an error; a probe, so never retried."""
+        return readiness(await self._http.get("/health/ready"))
 
     async def status(self) -> IngestionStatusResponse:
         """GET /status/ingestion."""

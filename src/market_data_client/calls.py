@@ -17,6 +17,7 @@ from market_data_client.contract import (
     IngestionStatusResponse,
     MetricsResponse,
     Problem,
+    Readiness,
     SymbolsResponse,
     TradesResponse,
 )
@@ -98,6 +99,13 @@ def decode(response: httpx.Response, type_: type[T]) -> T:
     if response.status_code >= 400:
         raise api_error(response)
     return msgspec.json.decode(response.content, type=type_)
+
+
+def readiness(response: httpx.Response) -> Readiness:
+    """/health/ready answers a Readiness with 200 (ready) and with 503 (not ready); anything else is an ApiError."""
+    if response.status_code not in (200, 503):
+        raise api_error(response)
+    return msgspec.json.decode(response.content, type=Readiness)
 
 
 def api_error(response: httpx.Response) -> ApiError:

@@ -20,6 +20,7 @@ from market_data_client.calls import (
     candles_call,
     client_options,
     decode,
+    readiness,
     trades_call,
 )
 from market_data_client.contract import (
@@ -27,6 +28,7 @@ from market_data_client.contract import (
     Health,
     IngestionStatusResponse,
     MetricsResponse,
+    Readiness,
     TradeOut,
     TradesResponse,
 )
@@ -39,7 +41,8 @@ T = TypeVar("T")
 
 class MarketDataClient:
     """Blocking client. 4xx/5xx raise `ApiError`; a 503 is retried after its Retry-After, at most
-    `retry_attempts` requests in all. Use it as a context manager, or call `close()`."""
+    `retry_attempts` requests in all; a 2xx body that does not fit the contract raises `msgspec.ValidationError`.
+    Use it as a context manager, or call `close()`."""
 
     def __init__(
         self,
@@ -99,6 +102,10 @@ class MarketDataClient:
 
     def health(self) -> Health:
         return self._get(HEALTH)
+
+    def ready(self) -> Readiness:
+        """GET /health/ready: `db_healthy` false (503) is an answer, not an error; a probe, so never retried."""
+        return readiness(self._http.get("/health/ready"))
 
     def status(self) -> IngestionStatusResponse:
         """GET /status/ingestion."""

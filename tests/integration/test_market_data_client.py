@@ -59,6 +59,7 @@ async def test_the_async_client_decodes_every_endpoint(live_server: LiveServer, 
     async with AsyncMarketDataClient(live_server.base_url, timeout=10) as client:
         assert "AAPL" in await client.symbols()
         assert (await client.health()).status == "ok"
+        assert (await client.ready()).db_healthy
         status = await client.status()
         metrics = await client.metrics()
         filled = await client.candles("MSFT", "1d", *HOUR, tz="America/New_York", fill="previous")

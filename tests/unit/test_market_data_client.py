@@ -229,3 +229,24 @@ def test_frames_without_pandas_name_the_extra(monkeypatch: pytest.MonkeyPatch) -
         api.candles_frame("AAPL", "1m", T0, T0 + timedelta(minutes=1))
     assert "pip install 'market-data-platform[pandas]'" in str(raised.value)
     assert isinstance(raised.value, ImportError)
+
+
+def test_the_async_client_has_the_sync_clients_methods() -> None:
+    def public(cls: type) -> set[str]:
+        return {name for name in vars(cls) if not name.startswith("_")}
+
+    assert public(AsyncMarketDataClient) - {"aclose"} == public(MarketDataClient) - {"close"}
+
+
+def test_not_ready_is_an_answer_not_an_error_and_is_not_retried() -> None:
+    body = {"status": "not_ready", "db_healthy": False, "reason": "database: refused"}
+    sleeps: list[float] = []
+    with client(lambda _: httpx.Response(503, json=body, headers={"Retry-After": "5"}), sleeps) as api:
+        answer = api.ready()
+    assert (answer.status, answer.db_healthy, answer.reason, answer.db_latency_ms) == (
+        "not_ready",
+        False,
+        "database: refused",
+        None,
+    )
+    assert sleeps == []
