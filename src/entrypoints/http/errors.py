@@ -6,7 +6,6 @@ import logging
 import re
 from typing import Any
 
-import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
@@ -14,24 +13,10 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER
 from sqlalchemy.exc import SQLAlchemyError
 
 from domain.errors import DomainError, InvalidValue, TooManyCandles, UnknownSymbol
+from market_data_client.contract import InvalidParam, Problem
 
 log = logging.getLogger("mdp.http")
 PROBLEM_JSON = "application/problem+json"
-
-
-class InvalidParam(msgspec.Struct, omit_defaults=True):
-    name: str
-    reason: str
-
-
-class Problem(msgspec.Struct, omit_defaults=True):
-    """RFC 9457 problem details; `invalid_params` names each bad query parameter."""
-
-    title: str
-    status: int
-    detail: str
-    type: str = "about:blank"
-    invalid_params: list[InvalidParam] = []
 
 
 def problem(status: int, title: str, detail: str, params: list[InvalidParam] | None = None) -> Response[Problem]:

@@ -1,4 +1,4 @@
-"""The JSON of `/status/ingestion` and `/metrics`, built by explicit functions from what was measured.
+"""The JSON of `/status/ingestion` and `/metrics` (types in market_data_client.contract), built from what was measured.
 
 Both documents only ever grow: fields are added, never renamed or removed.
 """
@@ -15,6 +15,15 @@ from adapters.postgres.engine import DatabaseHealth
 from application.observability import IngestionReport
 from entrypoints.http.histogram import Summary
 from entrypoints.http.latency import WINDOW_SECONDS, RouteLatency
+from market_data_client.contract import (
+    Counts,
+    IngestionStats,
+    IngestionStatusResponse,
+    Latency,
+    LatencySummary,
+    MetricsResponse,
+    RouteLatencyResponse,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,83 +37,6 @@ class Runtime:
 
     def uptime_seconds(self) -> float:
         return round(time.monotonic() - self.started_monotonic, 3)
-
-
-class IngestionStatusResponse(msgspec.Struct, kw_only=True):
-    status: str
-    heartbeat_at: datetime | None
-    heartbeat_age_seconds: float | None
-    last_trade_at: datetime | None
-    seconds_since_last_trade: float | None
-    stale_after_seconds: float
-    interval_seconds: float
-    db_healthy: bool
-    db_latency_ms: float | None
-    db_error: str | None
-    figures_source: str
-    figures_read_at: datetime | None
-    started_at: datetime
-    uptime_seconds: float
-    instance_id: str
-    # Candles whose bucket ends at or before it are final (`complete`); its age is how far final data lags.
-    watermark: datetime | None = None
-    watermark_age_seconds: float | None = None
-
-
-class IngestionStats(IngestionStatusResponse, kw_only=True):
-    batches_committed: int | None
-    trades_ingested: int | None
-    last_batch_trades: int | None
-    last_batch_duration_ms: float | None
-    failed_attempts: int | None
-    last_error: str | None
-    last_error_at: datetime | None
-
-
-class Counts(msgspec.Struct, kw_only=True):
-    trades: int | None
-    candles: int | None
-    exact: bool
-    source: str
-    read_at: datetime | None
-
-
-class LatencySummary(msgspec.Struct, kw_only=True):
-    count: int
-    errors_4xx: int
-    errors_5xx: int
-    mean_ms: float | None
-    p50_ms: float | None
-    p95_ms: float | None
-    p99_ms: float | None
-    max_ms: float | None
-
-
-class RouteLatencyResponse(msgspec.Struct, kw_only=True):
-    method: str
-    route: str
-    since_start: LatencySummary
-    last_minute: LatencySummary
-
-
-class Latency(msgspec.Struct, kw_only=True):
-    window_seconds: int
-    routes: list[RouteLatencyResponse]
-
-
-class MetricsResponse(msgspec.Struct, kw_only=True):
-    instance_id: str
-    version: str
-    started_at: datetime
-    uptime_seconds: float
-    db_healthy: bool
-    db_latency_ms: float | None
-    db_error: str | None
-    counts: Counts
-    ingestion: IngestionStats
-    latency: Latency
-    # Which replica answered is `instance_id`; this says whether it runs ingestion now.
-    is_ingestion_leader: bool = False
 
 
 def db_healthy(report: IngestionReport, health: DatabaseHealth) -> bool:

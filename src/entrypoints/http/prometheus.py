@@ -12,7 +12,7 @@ from prometheus_client.openmetrics import exposition as openmetrics_format
 
 from entrypoints.http.histogram import BOUNDS_MS
 from entrypoints.http.latency import RouteLatency
-from entrypoints.http.observability import MetricsResponse
+from market_data_client.contract import MetricsResponse
 
 OPENMETRICS = "application/openmetrics-text"
 # Prometheus buckets: every fourth fine bound (a doubling), 0.1 ms .. about 105 s.

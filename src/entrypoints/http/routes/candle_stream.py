@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -21,29 +20,12 @@ from domain.changes import CandleChange, ChangeFilter
 from domain.errors import InvalidValue, UnknownSymbol
 from domain.trades import SUPPORTED_SYMBOLS
 from entrypoints.http.errors import problem_responses
-from entrypoints.http.routes.candles import CandleOut
 from entrypoints.settings import Settings
+from market_data_client.contract import CandleEvent, CandleOut, RemovedEvent
 
 STREAMED = tuple(name for name in INTERVAL_NAMES if name != "1s")
 RETRY_MS = 2000
 """How long a client waits before it reconnects (the `retry:` hint sent on connect)."""
-
-
-class CandleEvent(msgspec.Struct):
-    """The data of an `event: candle`: which candle, and exactly the fields /candles returns for it."""
-
-    symbol: str
-    interval: str
-    candle: CandleOut
-
-
-class RemovedEvent(msgspec.Struct):
-    """The data of an `event: removed`: the bucket lost its last trade (an operator's fix), so it has no candle."""
-
-    symbol: str
-    interval: str
-    bucket_start: datetime
-    bucket_end: datetime
 
 
 _ENCODER = msgspec.json.Encoder()

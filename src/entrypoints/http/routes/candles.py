@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated
 
-import msgspec
 from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 from application.candles import CandleQuery, CandleSeries, Fill, GetCandles
-from domain.candles import INTERVAL_NAMES, MAX_CANDLES, VWAP_SCALE, Interval
+from domain.candles import INTERVAL_NAMES, MAX_CANDLES, Interval
 from domain.errors import InvalidValue
 from domain.freshness import Freshness
 from domain.local_days import parse_zone
@@ -21,70 +19,7 @@ from domain.series import Bar
 from domain.trades import SUPPORTED_SYMBOLS
 from entrypoints.http.errors import problem_responses
 from entrypoints.http.params import TIME_FORMAT, parse_window
-from entrypoints.http.routes.trades import Moment, Price
-
-Vwap = Annotated[
-    Decimal,
-    msgspec.Meta(
-        description=f"sum(price*volume)/sum(volume), exact, rounded once half up to {VWAP_SCALE} places; a JSON string",
-        examples=["189.423077"],
-    ),
-]
-
-
-class CandleOut(msgspec.Struct):
-    bucket_start: Annotated[datetime, msgspec.Meta(description="Inclusive start of the bucket, epoch-aligned, UTC")]
-    bucket_end: Annotated[datetime, msgspec.Meta(description="Exclusive end of the bucket, UTC")]
-    open: Price
-    high: Price
-    low: Price
-    close: Price
-    volume: int
-    trade_count: int
-    vwap: Annotated[Vwap | None, msgspec.Meta(description="null on a filled candle (no trades)")]
-    complete: Annotated[
-        bool,
-        msgspec.Meta(
-            description="True once the ingestion watermark has reached bucket_end: the candle can no longer "
-            "change by ingestion. False while it may (also when the bucket has closed by the clock but "
-            "ingestion lags or is dead)"
-        ),
-    ]
-    filled: Annotated[
-        bool, msgspec.Meta(description="True on an empty bucket filled with the previous close (fill=previous)")
-    ] = False
-
-
-class FreshnessOut(msgspec.Struct):
-    """The ingestion heartbeat by the same rule as /status/ingestion."""
-
-    status: Annotated[str, msgspec.Meta(description="alive, or dead once the heartbeat is older than stale_after")]
-    heartbeat_at: Moment | None
-    heartbeat_age_seconds: float | None
-    stale_after_seconds: float
-    last_trade_at: Moment | None
-    seconds_since_last_trade: float | None
-
-
-class CandlesResponse(msgspec.Struct):
-    symbol: str
-    interval: str
-    start: Annotated[datetime, msgspec.Meta(description="Effective start: the first selected bucket's start")]
-    end: Annotated[datetime, msgspec.Meta(description="Effective end: the last selected bucket's end")]
-    as_of: Annotated[datetime, msgspec.Meta(description="When the answer was computed")]
-    candles: list[CandleOut]
-    freshness: FreshnessOut
-    watermark: Annotated[
-        datetime | None,
-        msgspec.Meta(
-            description="Time up to which the source has delivered trades and they are committed; a candle is "
-            "complete when its bucket_end is at or before it. null before the first batch or backfill"
-        ),
-    ] = None
-    tz: Annotated[str, msgspec.Meta(description="Zone whose local midnight starts daily buckets; UTC by default")] = (
-        "UTC"
-    )
-    fill: Annotated[str, msgspec.Meta(description="none, or previous: empty buckets filled")] = "none"
+from market_data_client.contract import CandleOut, CandlesResponse, FreshnessOut
 
 
 def candle_outs(bars: Sequence[Bar], watermark: datetime | None) -> list[CandleOut]:

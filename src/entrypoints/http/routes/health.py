@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import msgspec
 from litestar import Response, get
 from litestar.datastructures import State
 from litestar.openapi import ResponseSpec
 
 from adapters.postgres.engine import PostgresHealthProbe
 from entrypoints.container import resolve
-
-
-class Health(msgspec.Struct):
-    status: str
-
-
-class Readiness(msgspec.Struct, omit_defaults=True):
-    status: str
-    db_healthy: bool
-    db_latency_ms: float | None = None
-    reason: str | None = None
+from market_data_client.contract import Health, Readiness
 
 
 @get("/health", sync_to_thread=False, summary="Liveness: the process is up (no database call)")

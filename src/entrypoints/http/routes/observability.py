@@ -20,13 +20,8 @@ from application.ports import Leadership
 from entrypoints.container import resolve
 from entrypoints.http import prometheus
 from entrypoints.http.latency import LatencyRecorder
-from entrypoints.http.observability import (
-    IngestionStatusResponse,
-    MetricsResponse,
-    Runtime,
-    metrics_response,
-    status_response,
-)
+from entrypoints.http.observability import Runtime, metrics_response, status_response
+from market_data_client.contract import IngestionStatusResponse, MetricsResponse
 
 NO_STORE = {"Cache-Control": "no-store"}
 

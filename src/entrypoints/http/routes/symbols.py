@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import msgspec
 from litestar import get
 from litestar.di import NamedDependency
 
 from application.symbols import ListSymbols
-
-
-class SymbolsResponse(msgspec.Struct):
-    symbols: list[str]
+from market_data_client.contract import SymbolsResponse
 
 
 @get("/symbols", summary="The supported symbols")

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
 from typing import Annotated
 
-import msgspec
 from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import Parameter
@@ -15,32 +12,7 @@ from application.trades import DEFAULT_PAGE, MAX_PAGE, ListTrades, TradePage, Tr
 from domain.trades import SUPPORTED_SYMBOLS, Trade
 from entrypoints.http.errors import problem_responses
 from entrypoints.http.params import TIME_FORMAT, decode_cursor, encode_cursor, parse_window
-
-Price = Annotated[
-    Decimal,
-    msgspec.Meta(description="Exact decimal rendered as a JSON string (never a float), 2 places", examples=["189.42"]),
-]
-Moment = Annotated[datetime, msgspec.Meta(description="RFC 3339, UTC, with Z")]
-
-
-class TradeOut(msgspec.Struct):
-    id: int
-    symbol: str
-    timestamp: Moment
-    price: Price
-    volume: Annotated[int, msgspec.Meta(description="Shares, a positive integer")]
-
-
-class TradesResponse(msgspec.Struct):
-    symbol: str
-    start: Moment
-    end: Moment
-    limit: int
-    trades: list[TradeOut]
-    next_cursor: Annotated[
-        str | None,
-        msgspec.Meta(description="Pass as `cursor` (same symbol, start, end) for the next page; null at the end"),
-    ]
+from market_data_client.contract import TradeOut, TradesResponse
 
 
 def trade_out(trade: Trade) -> TradeOut:
