@@ -2,13 +2,21 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-HASH   := $(shell cksum pyproject.toml | cut -d' ' -f1)
+# Installs come from the locks (exact versions with hashes, made by `make lock`);
+# the ranges in pyproject.toml are for library users.
+RUN_LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+HASH   := $(shell cat pyproject.toml $(RUN_LOCK) $(DEV_LOCK) 2>/dev/null | cksum | cut -d' ' -f1)
 # `make run` needs only the runtime dependencies; `make test` adds the dev tools.
 RUN_STAMP := $(VENV)/.run-$(HASH)
 DEV_STAMP := $(VENV)/.dev-$(HASH)
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# The locking tool, needed by `make lock` only; `make lock UPGRADE=1` moves every pin to the newest allowed.
+UV     := uv==0.13.9
+UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 
-.PHONY: run test install lint typecheck bench clean-data chromium
+.PHONY: run test install lock lint typecheck bench clean-data chromium
 
 run: $(RUN_STAMP)  ## start PostgreSQL (embedded unless DATABASE_URL is set), the API and ingestion
 	$(BIN)/mdp run
@@ -25,15 +33,25 @@ $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
 	$(PYTHON) -m venv $(VENV)
 
-$(RUN_STAMP): pyproject.toml | $(BIN)/python
-	$(PIP) -e .
+$(RUN_STAMP): pyproject.toml $(RUN_LOCK) | $(BIN)/python
+	$(PIP) --require-hashes -r $(RUN_LOCK)
+	$(PIP) --no-deps -e .
 	@rm -f $(VENV)/.run-*
 	@touch $@
 
-$(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(PIP) -e '.[dev]'
+$(DEV_STAMP): pyproject.toml $(DEV_LOCK) | $(BIN)/python
+	$(PIP) --require-hashes -r $(DEV_LOCK)
+	$(PIP) --no-deps -e .
 	@rm -f $(VENV)/.run-* $(VENV)/.dev-*
 	@touch $@ $(RUN_STAMP)
+
+# Re-resolve both locks from pyproject.toml for every platform (Linux, macOS,
+# x86_64, aarch64), hashes of every wheel and sdist included. The runtime lock
+# takes the dev lock's versions, so `make run` installs what `make test` tested.
+lock: | $(BIN)/python
+	$(PIP) '$(UV)'
+	$(UV_COMPILE) --extra dev -o $(DEV_LOCK)
+	$(UV_COMPILE) -c $(DEV_LOCK) -o $(RUN_LOCK)
 
 # The dashboard's browser test drives Debian's Chromium through Playwright (whose
 # own browser download does not work offline). Installed here when missing and
