@@ -46,8 +46,9 @@ $(DEV_STAMP): pyproject.toml $(DEV_LOCK) | $(BIN)/python
 	@touch $@ $(RUN_STAMP)
 
 # Re-resolve both locks from pyproject.toml for every platform (Linux, macOS,
-# x86_64, aarch64), hashes of every wheel and sdist included. The runtime lock
-# takes the dev lock's versions, so `make run` installs what `make test` tested.
+# x86_64, aarch64), hashes of every wheel and sdist included; pins that still fit
+# pyproject.toml are kept unless UPGRADE=1. The runtime lock takes the dev lock's
+# versions, so `make run` installs what `make test` tested.
 lock: | $(BIN)/python
 	$(PIP) '$(UV)'
 	$(UV_COMPILE) --extra dev -o $(DEV_LOCK)
