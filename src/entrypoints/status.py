@@ -34,7 +34,9 @@ def add_status_command(commands: Any) -> None:
     status.add_argument(
         "--timeout", type=positive("seconds"), default=3.0, help="seconds to wait for each answer (default 3)"
     )
-    status.add_argument("--json", action="store_true", help="print both JSON documents as they came")
+    status.add_argument(
+        "--json", action="store_true", help="print both documents as JSON, as the API's contract types encode them"
+    )
     status.set_defaults(handler=run_status)
 
 
