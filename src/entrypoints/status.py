@@ -112,23 +112,20 @@ def _rfc3339(moment: datetime | None) -> str:
     return "-" if moment is None else str(msgspec.to_builtins(moment))
 
 
-def _num(value: object) -> str:
-    if isinstance(value, bool) or value is None:
+def _num(value: float | None) -> str:
+    """A figure from the contract: ints with thousands separators, floats to 3 significant digits, None as `-`."""
+    if value is None:
         return "-"
     if isinstance(value, int):
         return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-    return str(value)
+    return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
-def _age(seconds: object) -> str:
-    return f"{_num(seconds)}s ago" if isinstance(seconds, int | float) else "never"
+def _age(seconds: float | None) -> str:
+    return "never" if seconds is None else f"{_num(seconds)}s ago"
 
 
-def _duration(seconds: object) -> str:
-    if not isinstance(seconds, int | float):
-        return "-"
+def _duration(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m{secs:02d}s"
