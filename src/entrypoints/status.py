@@ -7,13 +7,15 @@ import asyncio
 import contextlib
 import json
 import sys
+from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from adapters.http_client.service_api import Fetched, service_api_resource
 from entrypoints.arguments import http_url, positive
 from entrypoints.settings import Settings
-
-STATUS, METRICS = "/status/ingestion", "/metrics"
+from market_data_client.contract import IngestionStatusResponse, MetricsResponse, RouteLatencyResponse
 
 
 def add_status_command(commands: Any) -> None:
@@ -32,92 +34,98 @@ def add_status_command(commands: Any) -> None:
     status.add_argument(
         "--timeout", type=positive("seconds"), default=3.0, help="seconds to wait for each answer (default 3)"
     )
-    status.add_argument("--json", action="store_true", help="print both JSON documents as they came")
+    status.add_argument(
+        "--json", action="store_true", help="print both documents as JSON, as the API's contract types encode them"
+    )
     status.set_defaults(handler=run_status)
 
 
 def run_status(args: argparse.Namespace, settings: Settings) -> int:
     base = (args.url or settings.public_base_url).rstrip("/")
-    status, metrics = asyncio.run(_fetch(base, args.timeout))
-    if not status.ok:
-        print(f"mdp status: {base}{STATUS}: {status.error}", file=sys.stderr)
+    fetched, metrics = asyncio.run(_fetch(base, args.timeout))
+    status = fetched.data
+    if status is None:
+        print(f"mdp status: {base}{fetched.path}: {fetched.error}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps({"status": status.data, "metrics": metrics.data}, indent=2))
+        documents = {"status": status, "metrics": metrics.data}
+        print(json.dumps(msgspec.to_builtins(documents), indent=2))
     else:
-        print("\n".join(render(base, status.data, metrics.data if metrics.ok else None)))
-    return 0 if status.data.get("status") == "alive" and status.data.get("db_healthy") else 1
+        print("\n".join(render(base, status, metrics.data)))
+    return 0 if status.status == "alive" and status.db_healthy else 1
 
 
-async def _fetch(base: str, timeout: float) -> tuple[Fetched, Fetched]:
+async def _fetch(base: str, timeout: float) -> tuple[Fetched[IngestionStatusResponse], Fetched[MetricsResponse]]:
     async with contextlib.asynccontextmanager(service_api_resource)(base, timeout) as api:
-        status, metrics = await asyncio.gather(api.get_json(STATUS), api.get_json(METRICS))
+        status, metrics = await asyncio.gather(api.status(), api.metrics())
     return status, metrics
 
 
-def render(base: str, status: dict[str, Any], metrics: dict[str, Any] | None) -> list[str]:
+def render(base: str, status: IngestionStatusResponse, metrics: MetricsResponse | None) -> list[str]:
     """A few aligned lines an operator reads at a glance; absent figures print as `-`."""
-    m = metrics or {}
-    ingestion = m.get("ingestion") or {}
-    counts = m.get("counts") or {}
-    leader = m.get("is_ingestion_leader")
-    role = "ingestion leader" if leader is True else "not the ingestion leader" if leader is False else ""
-    lines = [
-        f"instance   {status.get('instance_id', '-')} at {base}" + (f" ({role})" if role else ""),
-        f"ingestion  {str(status.get('status', '-')).upper()}   heartbeat {_age(status.get('heartbeat_age_seconds'))}"
-        f"   last trade {_age(status.get('seconds_since_last_trade'))}"
-        f"   stale after {_num(status.get('stale_after_seconds'))}s",
-        f"database   {_database(status)}",
-        f"uptime     {_duration(status.get('uptime_seconds'))} (since {status.get('started_at', '-')})",
-    ]
+    role = ""
     if metrics is not None:
-        lines += [
-            f"batches    {_num(ingestion.get('batches_committed'))} committed, "
-            f"{_num(ingestion.get('trades_ingested'))} trades, {_num(ingestion.get('failed_attempts'))} failed attempts",
-            f"rows       trades {_num(counts.get('trades'))}   candles {_num(counts.get('candles'))}",
-            *_latency(m.get("latency") or {}),
-        ]
-    if ingestion.get("last_error"):
-        lines.append(f"last error {ingestion['last_error']} (at {ingestion.get('last_error_at', '-')})")
+        role = "ingestion leader" if metrics.is_ingestion_leader else "not the ingestion leader"
+    lines = [
+        f"instance   {status.instance_id} at {base}" + (f" ({role})" if role else ""),
+        f"ingestion  {status.status.upper()}   heartbeat {_age(status.heartbeat_age_seconds)}"
+        f"   last trade {_age(status.seconds_since_last_trade)}"
+        f"   stale after {_num(status.stale_after_seconds)}s",
+        f"database   {_database(status)}",
+        f"uptime     {_duration(status.uptime_seconds)} (since {_rfc3339(status.started_at)})",
+    ]
+    if metrics is None:
+        return lines
+    ingestion, counts = metrics.ingestion, metrics.counts
+    lines += [
+        f"batches    {_num(ingestion.batches_committed)} committed, "
+        f"{_num(ingestion.trades_ingested)} trades, {_num(ingestion.failed_attempts)} failed attempts",
+        f"rows       trades {_num(counts.trades)}   candles {_num(counts.candles)}",
+        *_latency(metrics.latency.routes),
+    ]
+    if ingestion.last_error:
+        lines.append(f"last error {ingestion.last_error} (at {_rfc3339(ingestion.last_error_at)})")
     return lines
 
 
-def _database(status: dict[str, Any]) -> str:
-    if status.get("db_healthy"):
-        return f"healthy ({_num(status.get('db_latency_ms'))} ms)"
-    return f"UNHEALTHY: {status.get('db_error') or 'no answer'}"
+def _database(status: IngestionStatusResponse) -> str:
+    if status.db_healthy:
+        return f"healthy ({_num(status.db_latency_ms)} ms)"
+    return f"UNHEALTHY: {status.db_error or 'no answer'}"
 
 
-def _latency(latency: dict[str, Any]) -> list[str]:
+def _latency(routes: list[RouteLatencyResponse]) -> list[str]:
     lines = []
-    for route in latency.get("routes") or []:
-        window = route.get("last_minute") or {}
-        if window.get("count"):
+    for route in routes:
+        window = route.last_minute
+        if window.count:
             lines.append(
-                f"latency    {route.get('method')} {route.get('route')}: p50 {_num(window.get('p50_ms'))} ms,"
-                f" p95 {_num(window.get('p95_ms'))} ms, p99 {_num(window.get('p99_ms'))} ms"
-                f" over {window['count']} requests in the last minute"
+                f"latency    {route.method} {route.route}: p50 {_num(window.p50_ms)} ms,"
+                f" p95 {_num(window.p95_ms)} ms, p99 {_num(window.p99_ms)} ms"
+                f" over {window.count} requests in the last minute"
             )
     return lines
 
 
-def _num(value: object) -> str:
-    if isinstance(value, bool) or value is None:
+def _rfc3339(moment: datetime | None) -> str:
+    """A time as the API wrote it (RFC 3339, Z); `-` when there is none."""
+    return "-" if moment is None else str(msgspec.to_builtins(moment))
+
+
+def _num(value: float | None) -> str:
+    """A figure from the contract: ints with thousands separators, floats to 3 significant digits, None as `-`."""
+    if value is None:
         return "-"
     if isinstance(value, int):
         return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
-    return str(value)
+    return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
-def _age(seconds: object) -> str:
-    return f"{_num(seconds)}s ago" if isinstance(seconds, int | float) else "never"
+def _age(seconds: float | None) -> str:
+    return "never" if seconds is None else f"{_num(seconds)}s ago"
 
 
-def _duration(seconds: object) -> str:
-    if not isinstance(seconds, int | float):
-        return "-"
+def _duration(seconds: float) -> str:
     minutes, secs = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m{secs:02d}s"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
+import msgspec
 import psycopg
 import pytest
 
 from adapters.postgres.embedded import free_port
 from adapters.postgres.url import libpq_url
 from entrypoints.cli import main
+from market_data_client.contract import IngestionStatusResponse, MetricsResponse
 from tests.integration.support import LiveServer
 
 
@@ -53,3 +57,15 @@ def test_a_reader_that_closes_the_pipe_is_not_an_error(live_server: LiveServer, 
     command = f"{sys.executable} -m entrypoints status --json --url {live_server.base_url} | true"
     result = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=60)
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr
+
+
+def test_status_json_prints_both_documents_as_the_contract_encodes_them(
+    live_server: LiveServer, clean_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _beat_now(clean_db)
+    assert main(["status", "--json", "--url", live_server.base_url]) == 0
+    documents = json.loads(capsys.readouterr().out)
+    assert set(documents) == {"status", "metrics"}
+    assert msgspec.convert(documents["status"], IngestionStatusResponse).status == "alive"
+    assert msgspec.convert(documents["metrics"], MetricsResponse).ingestion.batches_committed == 7
+    assert documents["status"]["started_at"].endswith("Z")  # times as the API writes them

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -16,6 +17,7 @@ from entrypoints.http import prometheus
 from entrypoints.http.dashboard.chart import build_chart
 from entrypoints.http.latency import LatencyRecorder
 from entrypoints.http.observability import Runtime, metrics_response
+from market_data_client.contract import CandleOut
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -65,13 +67,17 @@ def test_the_prometheus_text_carries_the_same_figures() -> None:
     assert openmetrics.endswith(b"# EOF\n")
 
 
+def _candle(start: datetime, open_: str, high: str, low: str, close: str) -> CandleOut:
+    prices = [Decimal(p) for p in (open_, high, low, close)]
+    end = start + timedelta(minutes=1)
+    return CandleOut(start, end, *prices, volume=10, trade_count=2, vwap=prices[3], complete=True)
+
+
 def test_the_chart_scales_exact_prices_into_the_box() -> None:
-    candles = {
-        "candles": [
-            {"start": "2026-11-29T11:58:00Z", "open": "100.00", "high": "101.50", "low": "99.00", "close": "101.00"},
-            {"start": "2026-11-29T11:59:00Z", "open": "101.00", "high": "101.00", "low": "98.00", "close": "98.50"},
-        ]
-    }
+    candles = [
+        _candle(datetime(2026, 11, 29, 11, 58, tzinfo=UTC), "100.00", "101.50", "99.00", "101.00"),
+        _candle(datetime(2026, 11, 29, 11, 59, tzinfo=UTC), "101.00", "101.00", "98.00", "98.50"),
+    ]
     chart = build_chart("AAPL", candles, datetime(2026, 11, 29, 11, 0, tzinfo=UTC))
     assert chart.error is None
     assert (chart.low, chart.high, chart.last_close) == ("98.00", "101.50", "98.50")
@@ -80,10 +86,12 @@ def test_the_chart_scales_exact_prices_into_the_box() -> None:
     assert (first.x, second.x) == (585.0, 595.0)  # minutes 58 and 59 of 60 slots, 10 px each
     assert first.wick_top == 4.0  # the highest high touches the top padding
     assert second.wick_bottom == 116.0  # the lowest low touches the bottom padding
+    # The page's script keys candles from /candles/stream by bucket_start exactly as the API encodes it.
+    assert first.start == "2026-11-29T11:58:00Z"
+    assert first.prices == ("100.00", "101.50", "99.00", "101.00")
 
 
-@pytest.mark.parametrize("payload", [None, {}, [], {"candles": [{"open": "x"}]}])
-def test_an_unusable_answer_gives_a_chart_with_a_reason(payload: object) -> None:
-    chart = build_chart("AAPL", payload, NOW)
+def test_no_candles_give_a_chart_with_a_reason() -> None:
+    chart = build_chart("AAPL", [], NOW)
     assert chart.shapes == []
-    assert chart.error
+    assert chart.error == "no candles in the last hour"

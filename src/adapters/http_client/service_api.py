@@ -1,20 +1,27 @@
-"""The service's public JSON API over HTTP with httpx: what any external client would see."""
+"""The service's public API through `market_data_client`, each answer a typed value or the reason there is none."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Generic, TypeVar
 
 import httpx
+import msgspec
+
+from market_data_client import ApiError, AsyncMarketDataClient
+from market_data_client.contract import CandlesResponse, IngestionStatusResponse, MetricsResponse
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
-class Fetched:
-    """One call's outcome: the decoded JSON, or why there is none."""
+class Fetched(Generic[T]):
+    """One call's outcome: the answer decoded into the contract type, or why there is none."""
 
     path: str
-    data: Any = None
+    data: T | None = None
     error: str | None = None
 
     @property
@@ -22,45 +29,49 @@ class Fetched:
         return self.error is None
 
 
-class HttpServiceApi:
-    """GETs JSON from the API under a short timeout; failures come back as values, never as exceptions."""
+class ServiceApi:
+    """The typed client under a short timeout, never retried; failures come back as values, never as exceptions."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: AsyncMarketDataClient, timeout_seconds: float) -> None:
         self._client = client
+        self._timeout = timeout_seconds
 
-    async def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Fetched:
+    async def status(self) -> Fetched[IngestionStatusResponse]:
+        return await self._fetch("/status/ingestion", self._client.status())
+
+    async def metrics(self) -> Fetched[MetricsResponse]:
+        return await self._fetch("/metrics", self._client.metrics())
+
+    async def symbols(self) -> Fetched[list[str]]:
+        return await self._fetch("/symbols", self._client.symbols())
+
+    async def candles(self, symbol: str, interval: str, start: datetime, end: datetime) -> Fetched[CandlesResponse]:
+        return await self._fetch("/candles", self._client.candles(symbol, interval, start, end))
+
+    async def _fetch(self, path: str, answer: Awaitable[T]) -> Fetched[T]:
         try:
-            response = await self._client.get(path, params=params)
+            return Fetched(path, data=await answer)
         except httpx.TimeoutException:
-            return Fetched(path, error=f"no answer within {self._client.timeout.read or 0:g}s")
+            return Fetched(path, error=f"no answer within {self._timeout:g}s")
         except httpx.HTTPError as error:
             return Fetched(path, error=f"{type(error).__name__}: {error}".strip().rstrip(":"))
-        if response.status_code != 200:
-            return Fetched(path, error=f"HTTP {response.status_code}{_detail(response)}")
-        try:
-            return Fetched(path, data=response.json())
-        except ValueError:
-            return Fetched(path, error="the answer was not JSON")
+        except ApiError as error:
+            detail = f": {error.problem.detail}" if error.problem else ""
+            return Fetched(path, error=f"HTTP {error.status}{detail}")
+        except msgspec.DecodeError as error:  # also ValidationError: JSON that does not fit the contract
+            return Fetched(path, error=f"the answer does not fit the contract: {error}")
 
 
-async def service_api_resource(base_url: str, timeout_seconds: float) -> AsyncIterator[HttpServiceApi]:
-    """Container resource: one connection pool for the process; environment proxies are ignored."""
-    client = httpx.AsyncClient(
-        base_url=base_url,
-        timeout=httpx.Timeout(timeout_seconds),
-        headers={"Accept": "application/json"},
-        trust_env=False,
+async def service_api_resource(base_url: str, timeout_seconds: float) -> AsyncIterator[ServiceApi]:
+    """Container resource: one connection pool for the process.
+
+    One attempt per call (a 503 is shown, not waited out), and an explicit transport, so that
+    httpx ignores environment proxies: the API is reached directly.
+    """
+    client = AsyncMarketDataClient(
+        base_url, timeout=timeout_seconds, retry_attempts=1, transport=httpx.AsyncHTTPTransport()
     )
     try:
-        yield HttpServiceApi(client)
+        yield ServiceApi(client, timeout_seconds)
     finally:
         await client.aclose()
-
-
-def _detail(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    detail = body.get("detail") if isinstance(body, dict) else None
-    return f": {detail}" if isinstance(detail, str) else ""

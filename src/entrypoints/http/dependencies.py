@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar.datastructures import State
 from litestar.di import Provide
 
-from adapters.http_client.service_api import HttpServiceApi
+from adapters.http_client.service_api import ServiceApi
 from application.candle_feed import CandleFeed
 from application.candles import GetCandles
 from application.symbols import ListSymbols
@@ -34,7 +34,7 @@ async def _list_trades(state: State) -> ListTrades:
     return await resolve(state.container.use_cases.list_trades)
 
 
-async def _dashboard_api(state: State) -> HttpServiceApi:
+async def _dashboard_api(state: State) -> ServiceApi:
     return await resolve(state.container.gateways.service_api)
 
 

@@ -1,11 +1,15 @@
-"""A small inline SVG candlestick chart of the `/candles` JSON; prices stay Decimal until they become pixels."""
+"""A small inline SVG candlestick chart of `/candles`' CandleOut objects; prices stay Decimal until they become pixels."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
+
+import msgspec
+
+from market_data_client.contract import CandleOut
 
 WIDTH = 600
 HEIGHT = 120
@@ -41,32 +45,18 @@ class Chart:
     error: str | None = None
 
 
-def candles_of(payload: Any) -> list[dict[str, Any]]:
-    """The candle objects of a `/candles` answer, whether it is a list or wraps one."""
-    if isinstance(payload, dict):
-        payload = next((payload[k] for k in ("candles", "items", "data") if isinstance(payload.get(k), list)), [])
-    return [c for c in payload if isinstance(c, dict)] if isinstance(payload, list) else []
-
-
-def build_chart(symbol: str, payload: Any, window_start: datetime, slots: int = 60) -> Chart:
+def build_chart(symbol: str, candles: Sequence[CandleOut], window_start: datetime, slots: int = 60) -> Chart:
     """One slot per minute of the window, prices scaled to the window's range.
 
-    A candle sits in the slot of its bucket start, so gaps show as gaps; an
-    unreadable answer becomes a reason shown in place of the chart, not a crash.
+    A candle sits in the slot of its bucket start, so gaps show as gaps; no candle
+    becomes a reason shown in place of the chart.
     """
-    try:
-        rows = [_ohlc(c) for c in candles_of(payload)]
-    except (KeyError, TypeError, ValueError, InvalidOperation) as error:
-        return Chart(symbol, [], None, None, None, f"unreadable candles ({type(error).__name__})")
-    if not rows:
+    if not candles:
         return Chart(symbol, [], None, None, None, "no candles in the last hour")
-    low, high = min(r[3] for r in rows), max(r[2] for r in rows)
+    low, high = min(c.low for c in candles), max(c.high for c in candles)
     scale = _Scale(low, high, slots)
-    shapes = [
-        _shape(row, scale, _slot(row[0], window_start, slots, fallback=slots - len(rows) + position))
-        for position, row in enumerate(rows)
-    ]
-    return Chart(symbol, shapes, str(rows[-1][4]), str(low), str(high))
+    shapes = [_shape(candle, scale, _slot(candle.bucket_start, window_start, slots)) for candle in candles]
+    return Chart(symbol, shapes, str(candles[-1].close), str(low), str(high))
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +80,11 @@ def _px(value: Decimal) -> Decimal:
     return value.quantize(PIXEL)
 
 
-def _shape(row: tuple[str, Decimal, Decimal, Decimal, Decimal], scale: _Scale, slot: int) -> CandleShape:
-    label, open_, high, low, close = row
+def _shape(candle: CandleOut, scale: _Scale, slot: int) -> CandleShape:
+    open_, high, low, close = candle.open, candle.high, candle.low, candle.close
     top, bottom = scale.y(max(open_, close)), scale.y(min(open_, close))
+    # The start exactly as the API encodes it (RFC 3339, Z): the page's script keys the stream's candles by it.
+    label = str(msgspec.to_builtins(candle.bucket_start))
     return CandleShape(
         x=_px(scale.step * slot + scale.step / 2),
         wick_top=scale.y(high),
@@ -107,15 +99,5 @@ def _shape(row: tuple[str, Decimal, Decimal, Decimal, Decimal], scale: _Scale, s
     )
 
 
-def _slot(label: str, window_start: datetime, slots: int, fallback: int) -> int:
-    try:
-        start = datetime.fromisoformat(label.replace("Z", "+00:00"))
-    except ValueError:
-        return fallback
+def _slot(start: datetime, window_start: datetime, slots: int) -> int:
     return min(max(int((start - window_start) / timedelta(minutes=1)), 0), slots - 1)
-
-
-def _ohlc(candle: dict[str, Any]) -> tuple[str, Decimal, Decimal, Decimal, Decimal]:
-    label = next((str(candle[k]) for k in ("start", "bucket_start", "ts", "time") if k in candle), "")
-    open_, high, low, close = (Decimal(str(candle[k])) for k in ("open", "high", "low", "close"))
-    return label, open_, high, low, close

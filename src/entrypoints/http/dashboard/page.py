@@ -15,7 +15,7 @@ from litestar import MediaType, get
 from litestar.di import NamedDependency
 from litestar.response import Template
 
-from adapters.http_client.service_api import Fetched, HttpServiceApi
+from adapters.http_client.service_api import Fetched, ServiceApi
 from entrypoints.http.dashboard.chart import Chart, build_chart
 from entrypoints.http.dashboard.view import build_view
 
@@ -25,12 +25,10 @@ CHART_WINDOW = timedelta(hours=1)
 
 @get("/dashboard", media_type=MediaType.HTML, summary="Operator dashboard (HTML)", include_in_schema=False)
 async def dashboard(
-    dashboard_api: NamedDependency[HttpServiceApi], dashboard_refresh_seconds: NamedDependency[float]
+    dashboard_api: NamedDependency[ServiceApi], dashboard_refresh_seconds: NamedDependency[float]
 ) -> Template:
     status, metrics, symbols = await asyncio.gather(
-        dashboard_api.get_json("/status/ingestion"),
-        dashboard_api.get_json("/metrics"),
-        dashboard_api.get_json("/symbols"),
+        dashboard_api.status(), dashboard_api.metrics(), dashboard_api.symbols()
     )
     charts = await _charts(dashboard_api, symbols)
     view = build_view(status, metrics, charts, [symbols])
@@ -41,22 +39,17 @@ async def dashboard(
     )
 
 
-async def _charts(api: HttpServiceApi, symbols: Fetched) -> list[Chart]:
-    names = symbols.data.get("symbols", []) if symbols.ok and isinstance(symbols.data, dict) else []
+async def _charts(api: ServiceApi, symbols: Fetched[list[str]]) -> list[Chart]:
+    names = symbols.data or []
     end = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
     start = end - CHART_WINDOW
-    params = {"interval": "1m", "start": _iso(start), "end": _iso(end)}
-    answers = await asyncio.gather(*(api.get_json("/candles", {**params, "symbol": str(s)}) for s in names))
+    answers = await asyncio.gather(*(api.candles(name, "1m", start, end) for name in names))
     return [
-        build_chart(str(name), answer.data, start)
-        if answer.ok
-        else Chart(str(name), [], None, None, None, answer.error)
+        build_chart(name, answer.data.candles, start)
+        if answer.data is not None
+        else Chart(name, [], None, None, None, answer.error)
         for name, answer in zip(names, answers, strict=True)
     ]
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _now_text() -> str:

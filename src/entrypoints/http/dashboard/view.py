@@ -1,4 +1,4 @@
-"""What the dashboard shows, built from the JSON the API returned; missing pieces say why they are missing."""
+"""What the dashboard shows, built from the API's typed answers; missing pieces say why they are missing."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from adapters.http_client.service_api import Fetched
 from entrypoints.http.dashboard.chart import Chart
+from market_data_client.contract import IngestionStatusResponse, MetricsResponse, RouteLatencyResponse
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,99 +44,87 @@ class DashboardView:
     routes: list[RouteRow] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    metrics_ok: bool = False
 
 
-def build_view(status: Fetched, metrics: Fetched, charts: list[Chart], extra: list[Fetched]) -> DashboardView:
+def build_view(
+    status: Fetched[IngestionStatusResponse],
+    metrics: Fetched[MetricsResponse],
+    charts: list[Chart],
+    extra: list[Fetched[Any]],
+) -> DashboardView:
     view = DashboardView(charts=charts)
-    for fetched in (status, metrics, *extra):
-        if not fetched.ok:
-            view.problems.append(Problem(f"GET {fetched.path}", fetched.error or "failed"))
-    body = status.data if status.ok and isinstance(status.data, dict) else None
-    m = metrics.data if metrics.ok and isinstance(metrics.data, dict) else None
-    if body is None and m is not None and isinstance(m.get("ingestion"), dict):
-        body = m["ingestion"]  # the same figures, from the other endpoint
+    fetched: list[Fetched[Any]] = [status, metrics, *extra]
+    view.problems += [Problem(f"GET {f.path}", f.error or "failed") for f in fetched if not f.ok]
+    # Without /status/ingestion, the same figures from /metrics.
+    body = status.data if status.data is not None else metrics.data.ingestion if metrics.data is not None else None
     if body is not None:
         _freshness(view, body)
-    if m is not None:
-        view.metrics_ok = True
-        _metrics(view, m)
+    if metrics.data is not None:
+        _metrics(view, metrics.data)
     return view
 
 
-def _freshness(view: DashboardView, s: dict[str, Any]) -> None:
-    view.status = str(s.get("status", "unknown"))
-    age, threshold = s.get("heartbeat_age_seconds"), s.get("stale_after_seconds")
+def _freshness(view: DashboardView, s: IngestionStatusResponse) -> None:
+    view.status = s.status
+    age, threshold = s.heartbeat_age_seconds, s.stale_after_seconds
     if age is None:
         view.status_detail = "no heartbeat has ever been recorded"
     else:
         view.status_detail = f"heartbeat {seconds(age)} old, stale after {seconds(threshold)}"
+    figures = _source(s.figures_source, s.figures_read_at)
     view.facts = [
         ("heartbeat age", f"{seconds(age)} of {seconds(threshold)}"),
-        ("since last trade", seconds(s.get("seconds_since_last_trade"))),
-        ("interval", seconds(s.get("interval_seconds"))),
-        ("figures", _source(s.get("figures_source"), s.get("figures_read_at"))),
+        ("since last trade", seconds(s.seconds_since_last_trade)),
+        ("interval", seconds(s.interval_seconds)),
+        ("figures", figures),
     ]
-    healthy = s.get("db_healthy")
-    view.db_state = "up" if healthy else "down"
-    view.database = [
-        ("healthy", "yes" if healthy else "NO"),
-        ("latency", milliseconds(s.get("db_latency_ms"))),
-    ]
-    if s.get("db_error"):
-        view.database.append(("error", str(s["db_error"])))
-    if not healthy:
-        figures = _source(s.get("figures_source"), s.get("figures_read_at"))
-        view.problems.append(Problem("database", f"{s.get('db_error') or 'unhealthy'}; figures shown: {figures}"))
+    view.db_state = "up" if s.db_healthy else "down"
+    view.database = [("healthy", "yes" if s.db_healthy else "NO"), ("latency", milliseconds(s.db_latency_ms))]
+    if s.db_error:
+        view.database.append(("error", s.db_error))
+    if not s.db_healthy:
+        view.problems.append(Problem("database", f"{s.db_error or 'unhealthy'}; figures shown: {figures}"))
 
 
-def _metrics(view: DashboardView, m: dict[str, Any]) -> None:
-    counts = m.get("counts") or {}
-    view.facts += [("trades stored", count(counts.get("trades"))), ("candles stored", count(counts.get("candles")))]
-    i = m.get("ingestion") or {}
+def _metrics(view: DashboardView, m: MetricsResponse) -> None:
+    view.facts += [("trades stored", count(m.counts.trades)), ("candles stored", count(m.counts.candles))]
+    i = m.ingestion
     view.ingestion = [
-        ("batches committed", count(i.get("batches_committed"))),
-        ("trades ingested", count(i.get("trades_ingested"))),
-        ("last batch", milliseconds(i.get("last_batch_duration_ms"))),
-        ("failed attempts", count(i.get("failed_attempts"))),
-        ("last error", str(i.get("last_error") or "none")),
-        ("last error at", moment(i.get("last_error_at"))),
+        ("batches committed", count(i.batches_committed)),
+        ("trades ingested", count(i.trades_ingested)),
+        ("last batch", milliseconds(i.last_batch_duration_ms)),
+        ("failed attempts", count(i.failed_attempts)),
+        ("last error", i.last_error or "none"),
+        ("last error at", moment(i.last_error_at)),
     ]
     view.service = [
-        ("uptime", seconds(m.get("uptime_seconds"))),
-        ("started", moment(m.get("started_at"))),
-        ("instance", str(m.get("instance_id", "-"))),
-        ("version", str(m.get("version", "-"))),
-        ("ingestion leader", _leader(m.get("is_ingestion_leader"))),
+        ("uptime", seconds(m.uptime_seconds)),
+        ("started", moment(m.started_at)),
+        ("instance", m.instance_id),
+        ("version", m.version),
+        ("ingestion leader", "yes" if m.is_ingestion_leader else "no"),
     ]
-    latency = m.get("latency") or {}
-    view.routes = [_row(r) for r in latency.get("routes", []) if isinstance(r, dict)]
+    view.routes = [_row(r) for r in m.latency.routes]
 
 
-def _row(r: dict[str, Any]) -> RouteRow:
-    total, minute = r.get("since_start") or {}, r.get("last_minute") or {}
+def _row(r: RouteLatencyResponse) -> RouteRow:
+    total, minute = r.since_start, r.last_minute
     return RouteRow(
-        route=f"{r.get('method', '')} {r.get('route', '')}",
-        count=count(total.get("count")),
-        errors_4xx=count(total.get("errors_4xx")),
-        errors_5xx=count(total.get("errors_5xx")),
-        mean=milliseconds(total.get("mean_ms")),
-        p50=milliseconds(total.get("p50_ms")),
-        p95=milliseconds(total.get("p95_ms")),
-        p99=milliseconds(total.get("p99_ms")),
-        max=milliseconds(total.get("max_ms")),
-        minute_count=count(minute.get("count")),
-        minute_p95=milliseconds(minute.get("p95_ms")),
+        route=f"{r.method} {r.route}",
+        count=count(total.count),
+        errors_4xx=count(total.errors_4xx),
+        errors_5xx=count(total.errors_5xx),
+        mean=milliseconds(total.mean_ms),
+        p50=milliseconds(total.p50_ms),
+        p95=milliseconds(total.p95_ms),
+        p99=milliseconds(total.p99_ms),
+        max=milliseconds(total.max_ms),
+        minute_count=count(minute.count),
+        minute_p95=milliseconds(minute.p95_ms),
     )
 
 
-def _leader(value: Any) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return "-"
-
-
-def _source(source: Any, read_at: Any) -> str:
+def _source(source: str, read_at: datetime | None) -> str:
     if source == "live":
         return "live"
     if source == "last_known":
@@ -143,8 +132,8 @@ def _source(source: Any, read_at: Any) -> str:
     return "none: the database has not answered yet"
 
 
-def seconds(value: Any) -> str:
-    if not isinstance(value, int | float):
+def seconds(value: float | None) -> str:
+    if value is None:
         return "-"
     if value < 120:
         return f"{value:.1f} s"
@@ -156,20 +145,14 @@ def seconds(value: Any) -> str:
     return f"{hours}h {minutes}m" if hours else f"{minutes}m {secs}s"
 
 
-def moment(value: Any) -> str:
-    """An RFC 3339 time from the API as `YYYY-MM-DD HH:MM:SS UTC`; anything else as it came."""
-    if not isinstance(value, str):
-        return "-"
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+def moment(value: datetime | None) -> str:
+    """A time from the API as `YYYY-MM-DD HH:MM:SS UTC`."""
+    return "-" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def milliseconds(value: Any) -> str:
-    return f"{value:.1f} ms" if isinstance(value, int | float) else "-"
+def milliseconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} ms"
 
 
-def count(value: Any) -> str:
-    return f"{value:,}" if isinstance(value, int) else "-"
+def count(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
