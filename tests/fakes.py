@@ -11,11 +11,11 @@ from typing import Self
 
 from application.candles import STORED_INTERVALS
 from application.ports import StoreStatistics
-from domain.candles import Candle, Interval, TradeKey, bucket_start, candles_of, trade_key
+from domain.candles import Candle, Interval, bucket_start, candles_of
 from domain.heartbeat import Heartbeat
 from domain.ranges import TimeRange
 from domain.series import Bar, bar_of
-from domain.trades import Trade
+from domain.trades import Trade, TradeKey, trade_key
 
 
 class FrozenClock:

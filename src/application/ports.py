@@ -8,11 +8,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from domain.candles import Candle, Interval, TradeKey
+from domain.candles import Candle, Interval
 from domain.heartbeat import Heartbeat
 from domain.ranges import TimeRange
 from domain.series import Bar
-from domain.trades import Trade
+from domain.trades import Trade, TradeKey
 
 
 class Clock(Protocol):

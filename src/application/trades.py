@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.ports import UnitOfWorkFactory
-from domain.candles import TradeKey, trade_key
 from domain.errors import InvalidValue, UnknownSymbol
 from domain.ranges import TimeRange
-from domain.trades import SUPPORTED_SYMBOLS, Trade
+from domain.trades import SUPPORTED_SYMBOLS, Trade, TradeKey, trade_key
 
 DEFAULT_PAGE = 1000
 MAX_PAGE = 10_000

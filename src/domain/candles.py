@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Container, Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Context, Decimal, Inexact, InvalidOperation, Rounded
 from functools import reduce
 from itertools import groupby
+from typing import overload
 
-from domain.errors import InvalidValue, TooManyCandles
+from domain.errors import InvalidValue, MismatchedCandles, TooManyCandles
 from domain.ranges import TimeRange, from_micros, to_micros
-from domain.trades import TICK, Trade, check_price, check_symbol, check_utc
+from domain.trades import TICK, Trade, TradeKey, check_price, check_symbol, check_utc, trade_key
 
 VWAP_SCALE = 6
 """VWAP decimal places: computed exactly, then rounded once, half up."""
@@ -80,70 +81,12 @@ def vwap(notional: Decimal, volume: int, scale: int = VWAP_SCALE) -> Decimal:
     return Decimal(f"{quotient}e-{scale}")
 
 
-TradeKey = tuple[datetime, int]
-"""(timestamp, trade id): the order that decides open and close, so ties are deterministic."""
-
-
-def trade_key(trade: Trade) -> TradeKey:
-    return (trade.ts, trade.id if trade.id is not None else 0)
-
-
-@dataclass(frozen=True, slots=True)
-class Ohlcv:
-    """The summary of a non-empty set of trades; with `None` as identity, `merge` makes it a monoid."""
-
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-    volume: int
-    trade_count: int
-    notional: Decimal
-    first: TradeKey
-    last: TradeKey
-
-    def __post_init__(self) -> None:
-        _check_prices(self.open, self.high, self.low, self.close)
-        _check_counts(self.volume, self.trade_count, self.notional, self.low, self.high)
-        if self.first > self.last:
-            raise InvalidValue("first", self.first, "a trade key no later than the last one")
-
-
-def summarize(trade: Trade) -> Ohlcv:
-    key = trade_key(trade)
-    p = trade.price
-    return Ohlcv(p, p, p, p, trade.volume, 1, EXACT.multiply(p, trade.volume), key, key)
-
-
-def merge(a: Ohlcv | None, b: Ohlcv | None) -> Ohlcv | None:
-    """Combine two summaries as if their trades had been aggregated together (associative, commutative)."""
-    if a is None or b is None:
-        return a if b is None else b
-    first, last = min(a, b, key=lambda s: s.first), max(a, b, key=lambda s: s.last)
-    return Ohlcv(
-        open=first.open,
-        high=max(a.high, b.high),
-        low=min(a.low, b.low),
-        close=last.close,
-        volume=a.volume + b.volume,
-        trade_count=a.trade_count + b.trade_count,
-        notional=EXACT.add(a.notional, b.notional),
-        first=first.first,
-        last=last.last,
-    )
-
-
-def aggregate(trades: Iterable[Trade]) -> Ohlcv | None:
-    """The summary of the trades, or `None` when there are none."""
-    summary: Ohlcv | None = None
-    for trade in trades:
-        summary = merge(summary, summarize(trade))
-    return summary
-
-
 @dataclass(frozen=True, slots=True)
 class Candle:
-    """OHLCV of one symbol over one bucket `[start, start + interval)`; never empty."""
+    """OHLCV of one symbol over one bucket `[start, start + interval)`; never empty.
+
+    With `None` as identity, `merge` makes the candles of one bucket a monoid.
+    """
 
     symbol: str
     interval: Interval
@@ -156,6 +99,10 @@ class Candle:
     trade_count: int
     notional: Decimal
     """sum(price * volume), exact: what lets candles merge without losing the VWAP."""
+    first: TradeKey
+    """The key of the opening trade: what lets candles of out-of-order trades merge exactly."""
+    last: TradeKey
+    """The key of the closing trade."""
 
     def __post_init__(self) -> None:
         check_symbol(self.symbol)
@@ -165,11 +112,7 @@ class Candle:
             raise InvalidValue("start", self.start, f"a {self.interval.name} bucket start aligned to the Unix epoch")
         _check_prices(self.open, self.high, self.low, self.close)
         _check_counts(self.volume, self.trade_count, self.notional, self.low, self.high)
-
-    @classmethod
-    def of(cls, symbol: str, interval: Interval, start: datetime, summary: Ohlcv) -> Candle:
-        s = summary
-        return cls(symbol, interval, start, s.open, s.high, s.low, s.close, s.volume, s.trade_count, s.notional)
+        _check_keys(self.first, self.last, self.start, self.end)
 
     @property
     def end(self) -> datetime:
@@ -180,46 +123,69 @@ class Candle:
     def vwap(self) -> Decimal:
         return vwap(self.notional, self.volume)
 
+    def within(self, interval: Interval) -> Candle:
+        """The same trades as a candle of the wider `interval`'s bucket that holds this one."""
+        if interval.seconds % self.interval.seconds:
+            raise InvalidValue("interval", interval.name, "a multiple of the interval of the candles rolled up")
+        return replace(self, interval=interval, start=bucket_start(self.start, interval))
+
+
+def summarize(trade: Trade, interval: Interval) -> Candle:
+    """The candle of one trade, in its bucket of `interval`."""
+    key, p = trade_key(trade), trade.price
+    start = bucket_start(trade.ts, interval)
+    return Candle(trade.symbol, interval, start, p, p, p, p, trade.volume, 1, EXACT.multiply(p, trade.volume), key, key)
+
+
+@overload
+def merge(a: Candle, b: Candle | None) -> Candle: ...
+@overload
+def merge(a: Candle | None, b: Candle) -> Candle: ...
+@overload
+def merge(a: None, b: None) -> None: ...
+def merge(a: Candle | None, b: Candle | None) -> Candle | None:
+    """Two candles of one bucket as if their trades had been aggregated together (associative, commutative).
+
+    `None` is the identity; candles of different symbols or buckets raise `MismatchedCandles`.
+    """
+    if a is None or b is None:
+        return a if b is None else b
+    if (a.symbol, a.interval, a.start) != (b.symbol, b.interval, b.start):
+        raise MismatchedCandles((a.symbol, a.interval.name, a.start), (b.symbol, b.interval.name, b.start))
+    first, last = min(a, b, key=lambda c: c.first), max(a, b, key=lambda c: c.last)
+    return Candle(
+        a.symbol,
+        a.interval,
+        a.start,
+        open=first.open,
+        high=max(a.high, b.high),
+        low=min(a.low, b.low),
+        close=last.close,
+        volume=a.volume + b.volume,
+        trade_count=a.trade_count + b.trade_count,
+        notional=EXACT.add(a.notional, b.notional),
+        first=first.first,
+        last=last.last,
+    )
+
 
 def candles_of(trades: Iterable[Trade], interval: Interval) -> list[Candle]:
     """The candles of the trades, one per non-empty bucket, ordered by (symbol, start)."""
-
-    def bucket(trade: Trade) -> tuple[str, datetime]:
-        return (trade.symbol, bucket_start(trade.ts, interval))
-
-    result = []
-    for (symbol, start), group in groupby(sorted(trades, key=bucket), key=bucket):
-        summary = aggregate(group)
-        assert summary is not None  # groupby never yields an empty group
-        result.append(Candle.of(symbol, interval, start, summary))
-    return result
+    return _merged(summarize(trade, interval) for trade in trades)
 
 
 def rollup(candles: Iterable[Candle], interval: Interval) -> list[Candle]:
-    """Candles of a wider interval from narrower ones: merging candles of adjacent buckets."""
-    result = []
-    ordered = sorted(candles, key=lambda c: (c.symbol, c.start))
-    for (symbol, start), group in groupby(ordered, key=lambda c: (c.symbol, bucket_start(c.start, interval))):
-        parts = list(group)
-        if any(interval.seconds % c.interval.seconds for c in parts):
-            raise InvalidValue("interval", interval.name, "a multiple of the interval of the candles rolled up")
-        result.append(_combine(symbol, interval, start, parts))
-    return result
+    """Candles of a wider interval from narrower ones, each moved into its wider bucket and merged there."""
+    return _merged(candle.within(interval) for candle in candles)
 
 
-def _combine(symbol: str, interval: Interval, start: datetime, parts: Sequence[Candle]) -> Candle:
-    return Candle(
-        symbol,
-        interval,
-        start,
-        open=parts[0].open,
-        high=max(c.high for c in parts),
-        low=min(c.low for c in parts),
-        close=parts[-1].close,
-        volume=sum(c.volume for c in parts),
-        trade_count=sum(c.trade_count for c in parts),
-        notional=reduce(EXACT.add, (c.notional for c in parts), Decimal(0)),
-    )
+def _merged(candles: Iterable[Candle]) -> list[Candle]:
+    """The merge of the candles of each (symbol, bucket), ordered by (symbol, start)."""
+
+    def bucket(candle: Candle) -> tuple[str, datetime]:
+        return (candle.symbol, candle.start)
+
+    return [reduce(merge, group) for _, group in groupby(sorted(candles, key=bucket), key=bucket)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,3 +267,11 @@ def _check_counts(volume: int, trade_count: int, notional: Decimal, low: Decimal
     # The VWAP is an average of prices, so it lies between the extremes.
     if not EXACT.multiply(low, volume) <= notional <= EXACT.multiply(high, volume):
         raise InvalidValue("notional", notional, f"between low * volume and high * volume ({volume})")
+
+
+def _check_keys(first: TradeKey, last: TradeKey, start: datetime, end: datetime) -> None:
+    if not first <= last:
+        raise InvalidValue("first", first, f"a trade key no later than the last one {last}")
+    for field, key in (("first", first), ("last", last)):
+        if not start <= key[0] < end:
+            raise InvalidValue(field, key, f"the key of a trade in the bucket [{start}, {end})")

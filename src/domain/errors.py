@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 class DomainError(Exception):
@@ -44,3 +45,14 @@ class TooManyCandles(DomainError):
             f"the request would return {self.count:,} candles; at most {self.maximum:,} are allowed per request "
             "(narrow the range or choose a larger interval)"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class MismatchedCandles(DomainError):
+    """Candles of different symbols or buckets were asked to merge: each is (symbol, interval, bucket start)."""
+
+    left: tuple[str, str, datetime]
+    right: tuple[str, str, datetime]
+
+    def __str__(self) -> str:
+        return f"only candles of one symbol and bucket merge: {self.left!r} and {self.right!r}"

@@ -63,6 +63,14 @@ class Trade:
         return self.price * self.volume
 
 
+TradeKey = tuple[datetime, int]
+"""(timestamp, trade id): the order that decides open and close, so ties are deterministic."""
+
+
+def trade_key(trade: Trade) -> TradeKey:
+    return (trade.ts, trade.id if trade.id is not None else 0)
+
+
 def from_raw(raw: RawTrade) -> Trade:
     """The Trade of a compact record (validated like any other)."""
     symbol, ts_us, ticks, volume = raw

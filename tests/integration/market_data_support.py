@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from itertools import groupby
 
 import psycopg
 
 from adapters.postgres.url import libpq_url
-from domain.candles import Candle, Interval, aggregate, bucket_start
+from domain.candles import Candle, Interval, candles_of
 from domain.trades import Trade
 
 Row = tuple[datetime, str, int]
@@ -43,11 +42,11 @@ def all_trades(url: str, symbol: str) -> list[Trade]:
 def stored_candles(url: str, symbol: str, interval: Interval) -> list[Candle]:
     with psycopg.connect(libpq_url(url)) as conn:
         rows = conn.execute(
-            "SELECT bucket_start, open, high, low, close, volume, trade_count, notional FROM candles"
-            " WHERE symbol = %s AND interval = %s ORDER BY bucket_start",
+            "SELECT bucket_start, open, high, low, close, volume, trade_count, notional, open_ts, open_id,"
+            " close_ts, close_id FROM candles WHERE symbol = %s AND interval = %s ORDER BY bucket_start",
             (symbol, interval.name),
         ).fetchall()
-    return [Candle(symbol, interval, *row) for row in rows]
+    return [Candle(symbol, interval, *row[:8], (row[8], row[9]), (row[10], row[11])) for row in rows]
 
 
 def stored_updated_at(url: str, symbol: str, interval: Interval) -> dict[datetime, datetime]:
@@ -109,30 +108,9 @@ def true_candle_rows(url: str) -> set[tuple[object, ...]]:
     trades = [Trade(symbol, ts, price, volume, trade_id) for symbol, ts, price, volume, trade_id in rows]
     truth = set()
     for name in STORED:
-        interval = Interval.parse(name)
-        keyed = sorted(trades, key=lambda t: (t.symbol, bucket_start(t.ts, interval)))
-        for (symbol, start), group in groupby(keyed, key=lambda t: (t.symbol, bucket_start(t.ts, interval))):
-            s = aggregate(group)
-            assert s is not None
-            candle = Candle.of(symbol, interval, start, s)
-            truth.add(
-                (
-                    symbol,
-                    name,
-                    start,
-                    candle.end,
-                    s.open,
-                    s.high,
-                    s.low,
-                    s.close,
-                    s.volume,
-                    s.trade_count,
-                    s.notional,
-                    candle.vwap,
-                    *s.first,
-                    *s.last,
-                )
-            )
+        for c in candles_of(trades, Interval.parse(name)):
+            fields = (c.open, c.high, c.low, c.close, c.volume, c.trade_count, c.notional, c.vwap)
+            truth.add((c.symbol, name, c.start, c.end, *fields, *c.first, *c.last))
     return truth
 
 

@@ -14,10 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.postgres.url import libpq_url
-from domain.candles import Interval, aggregate, candles_of, vwap
+from domain.candles import Interval, candles_of
 from domain.trades import Trade
 from tests.integration.market_data_support import as_json, insert_trades, set_watermark
 from tests.integration.support import LiveServer
+from tests.oracles import expected_ohlcv
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 NY = ZoneInfo("America/New_York")
@@ -44,7 +45,7 @@ def midnight(day: date, zone: ZoneInfo) -> datetime:
 
 
 def expected_bar(trades: Sequence[Trade], start: datetime, end: datetime, watermark: datetime | None) -> dict:
-    s = aggregate(trades)
+    s = expected_ohlcv(trades)
     assert s is not None
     return {
         "bucket_start": z(start),
@@ -55,7 +56,7 @@ def expected_bar(trades: Sequence[Trade], start: datetime, end: datetime, waterm
         "close": str(s.close),
         "volume": s.volume,
         "trade_count": s.trade_count,
-        "vwap": str(vwap(s.notional, s.volume)),
+        "vwap": str(s.vwap),
         "complete": watermark is not None and end <= watermark,
         "filled": False,
     }

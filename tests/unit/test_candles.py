@@ -18,23 +18,31 @@ from domain.candles import (
     VWAP_SCALE,
     Candle,
     Interval,
-    aggregate,
     bucket_start,
     candles_of,
     merge,
     rollup,
-    trade_key,
+    summarize,
     vwap,
 )
-from domain.errors import InvalidValue
+from domain.errors import InvalidValue, MismatchedCandles
 from domain.ranges import to_micros
 from domain.series import is_final
-from domain.trades import Trade
+from domain.trades import Trade, trade_key
 from tests.strategies import clustered_trade_lists, instants, intervals, prices, trade_lists, volumes
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 M1 = Interval.parse("1m")
+DAY = Interval.parse("1d")
 any_trades = st.one_of(trade_lists(), clustered_trade_lists())
+
+
+def day_candle(trades: list[Trade]) -> Candle | None:
+    """The candle of trades that share one day (as every strategy's do), by folding `merge`; `None` for none."""
+    candle: Candle | None = None
+    for trade in trades:
+        candle = merge(candle, summarize(trade, DAY))
+    return candle
 
 
 @given(instants(), intervals())
@@ -71,6 +79,10 @@ def test_open_and_close_are_the_first_and_last_trade_by_time_then_id(trades: lis
         inside = [t for t in trades if candle.start <= t.ts < candle.end]
         assert candle.open == min(inside, key=trade_key).price
         assert candle.close == max(inside, key=trade_key).price
+        assert (candle.first, candle.last) == (
+            trade_key(min(inside, key=trade_key)),
+            trade_key(max(inside, key=trade_key)),
+        )
 
 
 @given(any_trades, intervals(), st.randoms(use_true_random=False))
@@ -83,18 +95,33 @@ def test_candles_do_not_depend_on_the_order_trades_are_given(
 
 
 @given(any_trades, st.integers(min_value=0, max_value=60))
-def test_aggregating_a_concatenation_is_merging_the_aggregates(trades: list[Trade], cut: int) -> None:
+def test_the_candle_of_a_concatenation_is_the_merge_of_the_candles(trades: list[Trade], cut: int) -> None:
     left, right = trades[:cut], trades[cut:]
-    assert aggregate(trades) == merge(aggregate(left), aggregate(right))
+    assert day_candle(trades) == merge(day_candle(left), day_candle(right))
+    assert [day_candle(trades)] == (candles_of(trades, DAY) if trades else [None])
 
 
 @given(any_trades, st.integers(min_value=0, max_value=60), st.integers(min_value=0, max_value=60))
-def test_merge_is_associative_with_none_as_identity(trades: list[Trade], i: int, j: int) -> None:
+def test_merge_is_associative_and_commutative_with_none_as_identity(trades: list[Trade], i: int, j: int) -> None:
     i, j = sorted((i, j))
-    a, b, c = aggregate(trades[:i]), aggregate(trades[i:j]), aggregate(trades[j:])
+    a, b, c = day_candle(trades[:i]), day_candle(trades[i:j]), day_candle(trades[j:])
     assert merge(merge(a, b), c) == merge(a, merge(b, c))
     assert merge(a, None) == merge(None, a) == a
     assert merge(a, b) == merge(b, a)
+
+
+def test_only_candles_of_one_symbol_and_bucket_merge() -> None:
+    trade = Trade("AAPL", T0, Decimal("10.00"), 1, 1)
+    one = summarize(trade, M1)
+    for other in (
+        summarize(Trade("MSFT", T0, Decimal("10.00"), 1, 2), M1),
+        summarize(Trade("AAPL", T0 + timedelta(minutes=1), Decimal("10.00"), 1, 2), M1),
+        summarize(trade, Interval.parse("5m")),
+    ):
+        with pytest.raises(MismatchedCandles) as raised:
+            merge(one, other)
+        assert raised.value.left == ("AAPL", "1m", T0)
+        assert raised.value.right == (other.symbol, other.interval.name, other.start)
 
 
 @given(any_trades, intervals(), intervals())
@@ -109,6 +136,8 @@ def test_five_minute_candles_are_the_merge_of_their_one_minute_candles() -> None
         for i, (s, p, v) in enumerate([(5, "10.00", 1), (70, "12.50", 3), (299, "9.99", 2), (300, "11.00", 1)])
     ]
     five = Interval.parse("5m")
+    minutes = [c.within(five) for c in candles_of(trades, M1) if c.start < T0 + five.length]
+    assert merge(merge(minutes[0], minutes[1]), minutes[2]) == candles_of(trades, five)[0]
     assert rollup(candles_of(trades, M1), five) == candles_of(trades, five)
     first = candles_of(trades, five)[0]
     assert (first.open, first.high, first.low, first.close) == (
@@ -161,6 +190,9 @@ def test_unknown_interval_lists_the_allowed_ones() -> None:
         ({"notional": Decimal("1.001")}, "notional"),
         ({"notional": Decimal("1000.00")}, "notional"),
         ({"open": Decimal("10.001")}, "open"),
+        ({"first": (T0 + timedelta(seconds=30), 9)}, "first"),
+        ({"first": (T0 - timedelta(microseconds=1), 1)}, "first"),
+        ({"last": (T0 + timedelta(minutes=1), 2)}, "last"),
     ],
 )
 def test_a_candle_refuses_to_break_its_invariants(change: dict[str, object], field: str) -> None:
@@ -175,6 +207,8 @@ def test_a_candle_refuses_to_break_its_invariants(change: dict[str, object], fie
         "volume": 2,
         "trade_count": 2,
         "notional": Decimal("20.50"),
+        "first": (T0, 1),
+        "last": (T0 + timedelta(seconds=30), 2),
     }
     Candle(**values)  # type: ignore[arg-type]
     with pytest.raises(InvalidValue) as raised:
@@ -188,3 +222,12 @@ def test_a_candle_knows_its_end() -> None:
     assert not is_final(candle.end, T0 + timedelta(seconds=59, microseconds=999_999))
     assert is_final(candle.end, T0 + timedelta(minutes=1))
     assert not is_final(candle.end, None)
+
+
+def test_a_candle_moves_only_into_a_wider_bucket_that_holds_it() -> None:
+    candle = summarize(Trade("AAPL", T0 + timedelta(minutes=7, seconds=3), Decimal("1.00"), 1, 1), M1)
+    assert candle.within(Interval.parse("5m")).start == T0 + timedelta(minutes=5)
+    assert candle.within(M1) == candle
+    with pytest.raises(InvalidValue) as raised:
+        candle.within(Interval.parse("1s"))
+    assert raised.value.field == "interval"

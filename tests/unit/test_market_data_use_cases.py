@@ -13,12 +13,13 @@ from hypothesis import strategies as st
 
 from application.candles import CandleQuery, Fill, GetCandles
 from application.trades import ListTrades, TradeQuery
-from domain.candles import BucketSpan, Interval, aggregate, candles_of, trade_key, vwap
+from domain.candles import BucketSpan, Interval, candles_of
 from domain.errors import InvalidValue, TooManyCandles, UnknownSymbol
 from domain.ranges import TimeRange
 from domain.series import Bar, bar_of
-from domain.trades import Trade
+from domain.trades import Trade, trade_key
 from tests.fakes import FakeUnitOfWorkFactory, FrozenClock
+from tests.oracles import expected_ohlcv
 from tests.strategies import EPOCH_2026, instants, intervals, prices, time_ranges, trade_lists
 
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -178,7 +179,7 @@ def local_day_bars(trades: list[Trade], zone: ZoneInfo) -> list[Bar]:
     result = []
     ordered = sorted(trades, key=lambda t: t.ts)
     for day, group in groupby(ordered, key=lambda t: t.ts.astimezone(zone).date()):
-        s = aggregate(group)
+        s = expected_ohlcv(group)
         assert s is not None
         start = datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
         after = day + timedelta(days=1)
@@ -194,7 +195,7 @@ def local_day_bars(trades: list[Trade], zone: ZoneInfo) -> list[Bar]:
                 s.volume,
                 s.trade_count,
                 s.notional,
-                vwap(s.notional, s.volume),
+                s.vwap,
             )
         )
     return result

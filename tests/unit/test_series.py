@@ -10,12 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.candles import BucketSpan, Interval, aggregate, candles_of, vwap
+from domain.candles import BucketSpan, Interval, candles_of
 from domain.errors import InvalidValue, TooManyCandles
 from domain.local_days import LocalDays, parse_zone
 from domain.ranges import TimeRange
 from domain.series import bar_of, fill_previous, is_final, roll_into
 from domain.trades import Trade
+from tests.oracles import expected_ohlcv
 from tests.strategies import EPOCH_2026, intervals, trade_lists
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -84,9 +85,9 @@ def test_local_days_rolled_up_from_narrower_candles_equal_the_aggregate_of_their
     rolled = roll_into([bar_of(c) for c in candles_of(trades, Interval.parse(base_name))], local.buckets)
     expected = []
     for start, end in local.buckets:
-        s = aggregate(t for t in trades if start <= t.ts < end)
+        s = expected_ohlcv(t for t in trades if start <= t.ts < end)
         if s is not None:
-            vwap_ = vwap(s.notional, s.volume)
+            vwap_ = s.vwap
             expected.append((start, end, s.open, s.high, s.low, s.close, s.volume, s.trade_count, s.notional, vwap_))
     assert [
         (b.start, b.end, b.open, b.high, b.low, b.close, b.volume, b.trade_count, b.notional, b.vwap) for b in rolled

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.postgres.driver import driver_connection
 from adapters.postgres.tables import VWAP, trades
-from domain.candles import Candle, Interval, TradeKey
+from domain.candles import Candle, Interval
 from domain.ranges import TimeRange
 from domain.series import Bar
-from domain.trades import Trade
+from domain.trades import Trade, TradeKey
 
 # Bucket starts are computed as in the domain: date_bin from the Unix epoch, in
 # absolute time, so no session time zone can shift them. Open and close are the
@@ -98,7 +98,20 @@ async def aggregate_candles(
         return []
     result = await session.execute(AGGREGATE_CANDLES, _span_params(symbol, interval, spans))
     return [
-        Candle(symbol, interval, r.bucket_start, r.open, r.high, r.low, r.close, r.volume, r.trade_count, r.notional)
+        Candle(
+            symbol,
+            interval,
+            r.bucket_start,
+            r.open,
+            r.high,
+            r.low,
+            r.close,
+            r.volume,
+            r.trade_count,
+            r.notional,
+            (r.open_ts, r.open_id),
+            (r.close_ts, r.close_id),
+        )
         for r in result
     ]
 

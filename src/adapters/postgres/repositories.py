@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from adapters.postgres.driver import driver_connection
 from adapters.postgres.market_data import aggregate_candles, page_trades
 from adapters.postgres.tables import ingestion_heartbeat, ingestion_watermark, symbols, trades
-from domain.candles import Candle, Interval, TradeKey
+from domain.candles import Candle, Interval
 from domain.heartbeat import Heartbeat
 from domain.ranges import TimeRange
-from domain.trades import Trade
+from domain.trades import Trade, TradeKey
 
 HEARTBEAT_SOURCE = "synthetic"
 READ_HEARTBEAT = f"SELECT {', '.join(Heartbeat.__slots__)} FROM ingestion_heartbeat WHERE source = %s"

@@ -7,9 +7,9 @@ import binascii
 import re
 from datetime import UTC, datetime, timedelta
 
-from domain.candles import TradeKey
 from domain.errors import InvalidValue
 from domain.ranges import EARLIEST, LATEST, TimeRange, from_micros, to_micros
+from domain.trades import TradeKey
 
 TIME_FORMAT = (
     "an RFC 3339 time with an offset, such as 2026-11-29T12:00:00Z or 2026-11-29T13:00:00+01:00, "
