@@ -20,7 +20,7 @@ from adapters.synthetic.source import SyntheticTradeSource
 from application.candle_feed import CandleFeed
 from application.candles import GetCandles
 from application.ingestion import IngestBatch
-from application.observability import GetIngestionStatus
+from application.ingestion_status import GetIngestionStatus
 from application.symbols import InitializeSymbols, ListSymbols
 from application.trades import ListTrades
 from domain.trades import SUPPORTED_SYMBOLS

@@ -19,11 +19,11 @@ from entrypoints.http.dashboard import page as dashboard_page
 from entrypoints.http.dependencies import DEPENDENCIES
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.latency import LatencyMiddleware, LatencyRecorder
-from entrypoints.http.observability import Runtime
 from entrypoints.http.routes import health, observability, symbols
 from entrypoints.http.routes.candle_stream import stream_candles
 from entrypoints.http.routes.candles import get_candles
 from entrypoints.http.routes.trades import list_trades
+from entrypoints.http.status_responses import Runtime
 from entrypoints.http.warmup import warm_up
 from entrypoints.runner import IngestionRunner
 

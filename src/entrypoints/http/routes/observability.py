@@ -15,12 +15,12 @@ from litestar import Request, Response, get
 from litestar.datastructures import State
 
 from adapters.postgres.engine import DatabaseHealth, PostgresHealthProbe
-from application.observability import GetIngestionStatus, IngestionReport
+from application.ingestion_status import GetIngestionStatus, IngestionReport
 from application.ports import Leadership
 from entrypoints.container import resolve
 from entrypoints.http import prometheus
 from entrypoints.http.latency import LatencyRecorder
-from entrypoints.http.observability import Runtime, metrics_response, status_response
+from entrypoints.http.status_responses import Runtime, metrics_response, status_response
 from market_data_client.contract import IngestionStatusResponse, MetricsResponse
 
 NO_STORE = {"Cache-Control": "no-store"}

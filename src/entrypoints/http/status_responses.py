@@ -12,7 +12,7 @@ from datetime import datetime
 import msgspec
 
 from adapters.postgres.engine import DatabaseHealth
-from application.observability import IngestionReport
+from application.ingestion_status import IngestionReport
 from entrypoints.http.histogram import Summary
 from entrypoints.http.latency import WINDOW_SECONDS, RouteLatency
 from market_data_client.contract import (
