@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, runtime_checkable
 
 from domain.candles import Candle, Interval, TradeKey
 from domain.heartbeat import Heartbeat
@@ -90,6 +90,23 @@ class StatisticsReader(Protocol):
     """Reads the heartbeat and the exact row counts in one short transaction, cheap at any table size."""
 
     async def read(self) -> StoreStatistics: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseHealth:
+    """Whether the store answered a trivial query in time: its round trip, or why it did not."""
+
+    healthy: bool
+    latency_ms: float | None
+    error: str | None
+
+
+# runtime_checkable: the HTTP layer receives it as a typed dependency, which it checks with isinstance.
+@runtime_checkable
+class HealthProbe(Protocol):
+    """Checks that the store answers, under a deadline of its own: a hung store reads as unhealthy, never as a hang."""
+
+    async def check(self) -> DatabaseHealth: ...
 
 
 class SymbolRepository(Protocol):

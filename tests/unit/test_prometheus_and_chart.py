@@ -8,9 +8,8 @@ from decimal import Decimal
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from adapters.postgres.engine import DatabaseHealth
 from application.ingestion_status import FiguresSource, IngestionReport
-from application.ports import StoreStatistics
+from application.ports import DatabaseHealth, StoreStatistics
 from domain.freshness import assess_freshness
 from domain.heartbeat import Heartbeat
 from entrypoints.http import prometheus

@@ -8,6 +8,7 @@ from litestar.di import Provide
 from adapters.http_client.service_api import ServiceApi
 from application.candle_feed import CandleFeed
 from application.candles import GetCandles
+from application.ports import HealthProbe
 from application.symbols import ListSymbols
 from application.trades import ListTrades
 from entrypoints.container import resolve
@@ -34,6 +35,14 @@ async def _list_trades(state: State) -> ListTrades:
     return await resolve(state.container.use_cases.list_trades)
 
 
+async def _health_probe(state: State) -> HealthProbe:
+    return await resolve(state.container.gateways.health_probe)
+
+
+async def _status_probe(state: State) -> HealthProbe:
+    return await resolve(state.container.gateways.status_probe)
+
+
 async def _dashboard_api(state: State) -> ServiceApi:
     return await resolve(state.container.gateways.service_api)
 
@@ -49,5 +58,7 @@ DEPENDENCIES = {
     "get_candles_use_case": Provide(_get_candles),
     "list_trades_use_case": Provide(_list_trades),
     "candle_feed": Provide(_candle_feed),
+    "health_probe": Provide(_health_probe),
+    "status_probe": Provide(_status_probe),
     "settings": Provide(_settings, sync_to_thread=False),
 }

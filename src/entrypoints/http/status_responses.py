@@ -11,8 +11,8 @@ from datetime import datetime
 
 import msgspec
 
-from adapters.postgres.engine import DatabaseHealth
 from application.ingestion_status import IngestionReport
+from application.ports import DatabaseHealth
 from entrypoints.http.histogram import Summary
 from entrypoints.http.latency import WINDOW_SECONDS, RouteLatency
 from market_data_client.contract import (

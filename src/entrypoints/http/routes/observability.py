@@ -13,10 +13,10 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 
-from adapters.postgres.engine import DatabaseHealth, PostgresHealthProbe
 from application.ingestion_status import GetIngestionStatus, IngestionReport
-from application.ports import Leadership
+from application.ports import DatabaseHealth, HealthProbe, Leadership
 from entrypoints.container import resolve
 from entrypoints.http import prometheus
 from entrypoints.http.latency import LatencyRecorder
@@ -26,9 +26,8 @@ from market_data_client.contract import IngestionStatusResponse, MetricsResponse
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-async def _measure(state: State) -> tuple[IngestionReport, DatabaseHealth]:
+async def _measure(state: State, probe: HealthProbe) -> tuple[IngestionReport, DatabaseHealth]:
     """Probe the database and read the figures side by side; each is bounded by its own short deadline."""
-    probe: PostgresHealthProbe = await resolve(state.container.gateways.status_probe)
     get_status: GetIngestionStatus = await resolve(state.container.use_cases.get_ingestion_status)
     report, health = await asyncio.gather(get_status(), probe.check())
     return report, health
@@ -38,8 +37,10 @@ async def _measure(state: State) -> tuple[IngestionReport, DatabaseHealth]:
     "/status/ingestion",
     summary="Ingestion freshness: alive or dead, heartbeat age, DB health; 200 even when dead or the DB is down",
 )
-async def ingestion_status(state: State) -> Response[IngestionStatusResponse]:
-    report, health = await _measure(state)
+async def ingestion_status(
+    state: State, status_probe: NamedDependency[HealthProbe]
+) -> Response[IngestionStatusResponse]:
+    report, health = await _measure(state, status_probe)
     runtime: Runtime = state.runtime
     return Response(status_response(report, health, runtime), headers=NO_STORE)
 
@@ -52,8 +53,10 @@ async def ingestion_status(state: State) -> Response[IngestionStatusResponse]:
         "`Accept: application/openmetrics-text` gives OpenMetrics (what Prometheus asks for)."
     ),
 )
-async def metrics(request: Request[Any, Any, Any], state: State) -> Response[MetricsResponse] | Response[bytes]:
-    report, health = await _measure(state)
+async def metrics(
+    request: Request[Any, Any, Any], state: State, status_probe: NamedDependency[HealthProbe]
+) -> Response[MetricsResponse] | Response[bytes]:
+    report, health = await _measure(state, status_probe)
     runtime: Runtime = state.runtime
     recorder: LatencyRecorder = state.latency
     routes = recorder.snapshot()
