@@ -144,6 +144,7 @@ class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork: ...
 
 
+@runtime_checkable  # like HealthProbe: the HTTP layer receives it as a typed dependency
 class Leadership(Protocol):
     """Who may ingest: at most one process across all replicas holds it at any moment."""
 
