@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, runtime_checkable
 
 from domain.candles import Candle, Interval
 from domain.heartbeat import Heartbeat
@@ -92,6 +92,23 @@ class StatisticsReader(Protocol):
     async def read(self) -> StoreStatistics: ...
 
 
+@dataclass(frozen=True, slots=True)
+class DatabaseHealth:
+    """Whether the store answered a trivial query in time: its round trip, or why it did not."""
+
+    healthy: bool
+    latency_ms: float | None
+    error: str | None
+
+
+# runtime_checkable: the HTTP layer receives it as a typed dependency, which it checks with isinstance.
+@runtime_checkable
+class HealthProbe(Protocol):
+    """Checks that the store answers, under a deadline of its own: a hung store reads as unhealthy, never as a hang."""
+
+    async def check(self) -> DatabaseHealth: ...
+
+
 class SymbolRepository(Protocol):
     """The supported symbol universe."""
 
@@ -127,6 +144,7 @@ class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork: ...
 
 
+@runtime_checkable  # like HealthProbe: the HTTP layer receives it as a typed dependency
 class Leadership(Protocol):
     """Who may ingest: at most one process across all replicas holds it at any moment."""
 

@@ -19,6 +19,14 @@ class SingleFlight(Generic[T]):
     caller joins it instead of opening another connection. A call older than
     `abandon_after` seconds is cancelled (it cleans up in the background) and a
     fresh one started, so a connection lost without a word is not waited on forever.
+
+    Why application, though it is asyncio plumbing and not a use case: sharing
+    one read and answering within a deadline is `GetIngestionStatus`'s own rule
+    (its unit tests check it against fakes), and this needs only the standard
+    library, which application may import. In adapters the use case could not
+    reach it (layers point inwards); behind a port the rule would leave the use
+    case for an adapter; the domain holds values and pure rules, not tasks. The
+    Postgres health probe uses it too, as adapters may import application.
     """
 
     def __init__(self, call: Callable[[], Awaitable[T]], abandon_after: float) -> None:

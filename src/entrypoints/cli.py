@@ -142,7 +142,6 @@ def _serve(settings: Settings) -> int:
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     from entrypoints.container import build_container, resolve, start_resources, stop_resources
     from entrypoints.database import database, ensure_schema
-    from entrypoints.runner import IngestionRunner
 
     async def run(url: str) -> None:
         container = build_container(settings, url)
@@ -153,12 +152,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         await start_resources(container)
         try:
             await (await resolve(container.use_cases.initialize_symbols))()
-            runner = IngestionRunner(
-                await resolve(container.use_cases.ingest_batch_as_leader),
-                settings.ingestion_interval_seconds,
-                settings.ingestion_max_backoff_seconds,
-                leadership=await resolve(container.gateways.leadership),
-            )
+            runner = await resolve(container.ingestion_runner)
             await runner.run(stop)
         finally:
             await stop_resources(container)

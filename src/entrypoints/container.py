@@ -20,10 +20,11 @@ from adapters.synthetic.source import SyntheticTradeSource
 from application.candle_feed import CandleFeed
 from application.candles import GetCandles
 from application.ingestion import IngestBatch
-from application.observability import GetIngestionStatus
+from application.ingestion_status import GetIngestionStatus
 from application.symbols import InitializeSymbols, ListSymbols
 from application.trades import ListTrades
 from domain.trades import SUPPORTED_SYMBOLS
+from entrypoints.runner import IngestionRunner
 from entrypoints.settings import Settings
 
 T = TypeVar("T")
@@ -106,10 +107,8 @@ class UseCases(containers.DeclarativeContainer):
     core = providers.DependenciesContainer()
     gateways = providers.DependenciesContainer()
 
-    # A singleton: it carries the failure count between batches.
-    ingest_batch = providers.Singleton(IngestBatch, gateways.trade_source, gateways.unit_of_work, core.clock)
-    # What the runner uses in production: writes only while this process leads
-    # (`ingest_batch` above is unfenced, for tests and tools that write directly).
+    # A singleton: it carries the failure count between batches. It writes only
+    # while this process leads (through the leader's own session).
     ingest_batch_as_leader = providers.Singleton(
         IngestBatch, gateways.trade_source, gateways.leader_unit_of_work, core.clock
     )
@@ -136,6 +135,14 @@ class Container(containers.DeclarativeContainer):
     core = providers.Container(Core)
     gateways = providers.Container(Gateways, core=core)
     use_cases = providers.Container(UseCases, core=core, gateways=gateways)
+    # The ingestion loop, wired here once for both `mdp run` (the app's lifespan) and `mdp ingest`.
+    ingestion_runner = providers.Factory(
+        IngestionRunner,
+        use_cases.ingest_batch_as_leader,
+        core.settings.provided.ingestion_interval_seconds,
+        core.settings.provided.ingestion_max_backoff_seconds,
+        leadership=gateways.leadership,
+    )
 
 
 def build_container(settings: Settings, database_url: str) -> Container:

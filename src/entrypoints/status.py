@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from adapters.http_client.service_api import Fetched, service_api_resource
+from domain.ranges import rfc3339
 from entrypoints.arguments import http_url, positive
 from entrypoints.settings import Settings
 from market_data_client.contract import IngestionStatusResponse, MetricsResponse, RouteLatencyResponse
@@ -72,7 +73,7 @@ def render(base: str, status: IngestionStatusResponse, metrics: MetricsResponse 
         f"   last trade {_age(status.seconds_since_last_trade)}"
         f"   stale after {_num(status.stale_after_seconds)}s",
         f"database   {_database(status)}",
-        f"uptime     {_duration(status.uptime_seconds)} (since {_rfc3339(status.started_at)})",
+        f"uptime     {_duration(status.uptime_seconds)} (since {_moment(status.started_at)})",
     ]
     if metrics is None:
         return lines
@@ -84,7 +85,7 @@ def render(base: str, status: IngestionStatusResponse, metrics: MetricsResponse 
         *_latency(metrics.latency.routes),
     ]
     if ingestion.last_error:
-        lines.append(f"last error {ingestion.last_error} (at {_rfc3339(ingestion.last_error_at)})")
+        lines.append(f"last error {ingestion.last_error} (at {_moment(ingestion.last_error_at)})")
     return lines
 
 
@@ -107,9 +108,9 @@ def _latency(routes: list[RouteLatencyResponse]) -> list[str]:
     return lines
 
 
-def _rfc3339(moment: datetime | None) -> str:
+def _moment(moment: datetime | None) -> str:
     """A time as the API wrote it (RFC 3339, Z); `-` when there is none."""
-    return "-" if moment is None else str(msgspec.to_builtins(moment))
+    return "-" if moment is None else rfc3339(moment)
 
 
 def _num(value: float | None) -> str:

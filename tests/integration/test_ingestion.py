@@ -61,7 +61,13 @@ async def test_the_loop_resumes_by_itself_after_the_database_restarts(
     restart_container: Container, restartable_postgres: EmbeddedPostgres
 ) -> None:
     url = restartable_postgres.url
-    runner = IngestionRunner(await resolve(restart_container.use_cases.ingest_batch), 0.2, 0.4)
+    # Unfenced (no leadership): this test is about the loop surviving a restart, not about who leads.
+    ingest = IngestBatch(
+        restart_container.gateways.trade_source(),
+        await resolve(restart_container.gateways.unit_of_work),
+        restart_container.core.clock(),
+    )
+    runner = IngestionRunner(ingest, 0.2, 0.4)
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from application.observability import FiguresSource, GetIngestionStatus
+from application.ingestion_status import FiguresSource, GetIngestionStatus
 from application.ports import StoreStatistics
 from domain.freshness import IngestionStatus
 from domain.heartbeat import Heartbeat

@@ -8,15 +8,14 @@ from decimal import Decimal
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from adapters.postgres.engine import DatabaseHealth
-from application.observability import FiguresSource, IngestionReport
-from application.ports import StoreStatistics
+from application.ingestion_status import FiguresSource, IngestionReport
+from application.ports import DatabaseHealth, StoreStatistics
 from domain.freshness import assess_freshness
 from domain.heartbeat import Heartbeat
 from entrypoints.http import prometheus
 from entrypoints.http.dashboard.chart import build_chart
 from entrypoints.http.latency import LatencyRecorder
-from entrypoints.http.observability import Runtime, metrics_response
+from entrypoints.http.status_responses import Runtime, metrics_response
 from market_data_client.contract import CandleOut
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.postgres.url import sync_url
 from application.failures import describe
+from application.ports import DatabaseHealth
 from application.single_flight import SingleFlight
 
 
@@ -46,13 +47,6 @@ async def engine_resource(url: str, pool: PoolSettings, application_name: str) -
         yield engine
     finally:
         await engine.dispose()
-
-
-@dataclass(frozen=True, slots=True)
-class DatabaseHealth:
-    healthy: bool
-    latency_ms: float | None
-    error: str | None
 
 
 class PostgresHealthProbe:

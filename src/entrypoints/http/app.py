@@ -19,13 +19,12 @@ from entrypoints.http.dashboard import page as dashboard_page
 from entrypoints.http.dependencies import DEPENDENCIES
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.latency import LatencyMiddleware, LatencyRecorder
-from entrypoints.http.observability import Runtime
 from entrypoints.http.routes import health, observability, symbols
 from entrypoints.http.routes.candle_stream import stream_candles
 from entrypoints.http.routes.candles import get_candles
 from entrypoints.http.routes.trades import list_trades
+from entrypoints.http.status_responses import Runtime
 from entrypoints.http.warmup import warm_up
-from entrypoints.runner import IngestionRunner
 
 log = logging.getLogger("mdp.app")
 VERSION = version("market-data-platform")
@@ -54,12 +53,7 @@ def create_app(container: Container, measure_latency: bool = True) -> Litestar:
         await _keep_changes(container, settings.stream_retention_seconds)
         runner_task = None
         if settings.ingestion_enabled:
-            runner = IngestionRunner(
-                await resolve(container.use_cases.ingest_batch_as_leader),
-                settings.ingestion_interval_seconds,
-                settings.ingestion_max_backoff_seconds,
-                leadership=await resolve(container.gateways.leadership),
-            )
+            runner = await resolve(container.ingestion_runner)
             runner_task = asyncio.create_task(runner.run(stop), name="ingestion")
         try:
             yield

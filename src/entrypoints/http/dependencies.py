@@ -1,4 +1,4 @@
-"""Small Provide functions: handlers receive use cases built by the container."""
+"""Small Provide functions: the one way handlers receive use cases, ports and per-app state."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ from litestar.di import Provide
 from adapters.http_client.service_api import ServiceApi
 from application.candle_feed import CandleFeed
 from application.candles import GetCandles
+from application.ingestion_status import GetIngestionStatus
+from application.ports import HealthProbe, Leadership
 from application.symbols import ListSymbols
 from application.trades import ListTrades
 from entrypoints.container import resolve
+from entrypoints.http.latency import LatencyRecorder
+from entrypoints.http.status_responses import Runtime
 from entrypoints.settings import Settings
 
 
@@ -34,6 +38,30 @@ async def _list_trades(state: State) -> ListTrades:
     return await resolve(state.container.use_cases.list_trades)
 
 
+async def _health_probe(state: State) -> HealthProbe:
+    return await resolve(state.container.gateways.health_probe)
+
+
+async def _status_probe(state: State) -> HealthProbe:
+    return await resolve(state.container.gateways.status_probe)
+
+
+async def _get_ingestion_status(state: State) -> GetIngestionStatus:
+    return await resolve(state.container.use_cases.get_ingestion_status)
+
+
+async def _leadership(state: State) -> Leadership:
+    return await resolve(state.container.gateways.leadership)
+
+
+def _runtime(state: State) -> Runtime:
+    return state.runtime  # type: ignore[no-any-return]
+
+
+def _latency(state: State) -> LatencyRecorder:
+    return state.latency  # type: ignore[no-any-return]
+
+
 async def _dashboard_api(state: State) -> ServiceApi:
     return await resolve(state.container.gateways.service_api)
 
@@ -49,5 +77,11 @@ DEPENDENCIES = {
     "get_candles_use_case": Provide(_get_candles),
     "list_trades_use_case": Provide(_list_trades),
     "candle_feed": Provide(_candle_feed),
+    "health_probe": Provide(_health_probe),
+    "status_probe": Provide(_status_probe),
+    "get_ingestion_status_use_case": Provide(_get_ingestion_status),
+    "leadership": Provide(_leadership),
+    "runtime": Provide(_runtime, sync_to_thread=False),
+    "latency": Provide(_latency, sync_to_thread=False),
     "settings": Provide(_settings, sync_to_thread=False),
 }

@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass
+
+from market_data_client.contract import LatencySummary
 
 # Upper bounds in milliseconds, growing by 2**(1/4) (about 19 %) from 0.05 ms to
 # about 105 s; the last bucket catches everything slower. Interpolating inside
 # a bucket keeps a percentile within a few percent of the true value.
 BOUNDS_MS: tuple[float, ...] = tuple(round(0.05 * 2 ** (i / 4), 6) for i in range(85))
 PERCENTILES = (50, 95, 99)
-
-
-@dataclass(frozen=True, slots=True)
-class Summary:
-    """Aggregates of one histogram, in milliseconds."""
-
-    count: int
-    errors_4xx: int
-    errors_5xx: int
-    mean_ms: float | None
-    p50_ms: float | None
-    p95_ms: float | None
-    p99_ms: float | None
-    max_ms: float | None
 
 
 class Histogram:
@@ -88,21 +75,25 @@ class Histogram:
             totals.append(running)
         return totals
 
-    def summary(self) -> Summary:
+    def summary(self) -> LatencySummary:
+        """The aggregates as /metrics serves them (the contract's type), in milliseconds to the microsecond."""
         if not self.count:
-            return Summary(0, 0, 0, None, None, None, None, None)
-        p50, p95, p99 = (_round(self.percentile(q)) for q in PERCENTILES)
-        return Summary(
-            self.count,
-            self.errors_4xx,
-            self.errors_5xx,
-            _round(self.sum_ms / self.count),
-            p50,
-            p95,
-            p99,
-            _round(self.max_ms),
+            return LatencySummary(
+                count=0, errors_4xx=0, errors_5xx=0, mean_ms=None, p50_ms=None, p95_ms=None, p99_ms=None, max_ms=None
+            )
+        p50, p95, p99 = (thousandths(self.percentile(q)) for q in PERCENTILES)
+        return LatencySummary(
+            count=self.count,
+            errors_4xx=self.errors_4xx,
+            errors_5xx=self.errors_5xx,
+            mean_ms=thousandths(self.sum_ms / self.count),
+            p50_ms=p50,
+            p95_ms=p95,
+            p99_ms=p99,
+            max_ms=thousandths(self.max_ms),
         )
 
 
-def _round(value: float | None) -> float | None:
+def thousandths(value: float | None) -> float | None:
+    """A measured figure as the JSON documents carry it: three decimals (ms to the µs, s to the ms); None stays None."""
     return None if value is None else round(value, 3)

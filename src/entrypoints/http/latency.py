@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from entrypoints.http.histogram import Histogram, Summary
+from entrypoints.http.histogram import Histogram
+from market_data_client.contract import LatencySummary
 
 WINDOW_SECONDS = 60
 UNMATCHED = "(unmatched)"
@@ -20,8 +21,8 @@ UNMATCHED = "(unmatched)"
 class RouteLatency:
     method: str
     route: str
-    since_start: Summary
-    last_minute: Summary
+    since_start: LatencySummary
+    last_minute: LatencySummary
     since_start_histogram: Histogram
 
 

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import msgspec
-
+from domain.ranges import rfc3339
 from market_data_client.contract import CandleOut
 
 WIDTH = 600
@@ -84,7 +83,7 @@ def _shape(candle: CandleOut, scale: _Scale, slot: int) -> CandleShape:
     open_, high, low, close = candle.open, candle.high, candle.low, candle.close
     top, bottom = scale.y(max(open_, close)), scale.y(min(open_, close))
     # The start exactly as the API encodes it (RFC 3339, Z): the page's script keys the stream's candles by it.
-    label = str(msgspec.to_builtins(candle.bucket_start))
+    label = rfc3339(candle.bucket_start)
     return CandleShape(
         x=_px(scale.step * slot + scale.step / 2),
         wick_top=scale.y(high),

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from litestar import Response, get
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 
-from adapters.postgres.engine import PostgresHealthProbe
-from entrypoints.container import resolve
+from application.ports import HealthProbe
 from market_data_client.contract import Health, Readiness
 
 
@@ -23,9 +22,8 @@ def health() -> Health:
         503: ResponseSpec(data_container=Readiness, description="The database is unreachable", generate_examples=False)
     },
 )
-async def ready(state: State) -> Response[Readiness]:
-    probe: PostgresHealthProbe = await resolve(state.container.gateways.health_probe)
-    result = await probe.check()
+async def ready(health_probe: NamedDependency[HealthProbe]) -> Response[Readiness]:
+    result = await health_probe.check()
     if result.healthy:
         return Response(Readiness("ready", True, result.latency_ms))
     return Response(Readiness("not_ready", False, reason=f"database: {result.error}"), status_code=503)

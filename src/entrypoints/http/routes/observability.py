@@ -12,24 +12,20 @@ import asyncio
 from typing import Any
 
 from litestar import Request, Response, get
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 
-from adapters.postgres.engine import DatabaseHealth, PostgresHealthProbe
-from application.observability import GetIngestionStatus, IngestionReport
-from application.ports import Leadership
-from entrypoints.container import resolve
+from application.ingestion_status import GetIngestionStatus, IngestionReport
+from application.ports import DatabaseHealth, HealthProbe, Leadership
 from entrypoints.http import prometheus
 from entrypoints.http.latency import LatencyRecorder
-from entrypoints.http.observability import Runtime, metrics_response, status_response
+from entrypoints.http.status_responses import Runtime, metrics_response, status_response
 from market_data_client.contract import IngestionStatusResponse, MetricsResponse
 
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-async def _measure(state: State) -> tuple[IngestionReport, DatabaseHealth]:
+async def _measure(get_status: GetIngestionStatus, probe: HealthProbe) -> tuple[IngestionReport, DatabaseHealth]:
     """Probe the database and read the figures side by side; each is bounded by its own short deadline."""
-    probe: PostgresHealthProbe = await resolve(state.container.gateways.status_probe)
-    get_status: GetIngestionStatus = await resolve(state.container.use_cases.get_ingestion_status)
     report, health = await asyncio.gather(get_status(), probe.check())
     return report, health
 
@@ -38,9 +34,12 @@ async def _measure(state: State) -> tuple[IngestionReport, DatabaseHealth]:
     "/status/ingestion",
     summary="Ingestion freshness: alive or dead, heartbeat age, DB health; 200 even when dead or the DB is down",
 )
-async def ingestion_status(state: State) -> Response[IngestionStatusResponse]:
-    report, health = await _measure(state)
-    runtime: Runtime = state.runtime
+async def ingestion_status(
+    get_ingestion_status_use_case: NamedDependency[GetIngestionStatus],
+    status_probe: NamedDependency[HealthProbe],
+    runtime: NamedDependency[Runtime],
+) -> Response[IngestionStatusResponse]:
+    report, health = await _measure(get_ingestion_status_use_case, status_probe)
     return Response(status_response(report, health, runtime), headers=NO_STORE)
 
 
@@ -52,12 +51,16 @@ async def ingestion_status(state: State) -> Response[IngestionStatusResponse]:
         "`Accept: application/openmetrics-text` gives OpenMetrics (what Prometheus asks for)."
     ),
 )
-async def metrics(request: Request[Any, Any, Any], state: State) -> Response[MetricsResponse] | Response[bytes]:
-    report, health = await _measure(state)
-    runtime: Runtime = state.runtime
-    recorder: LatencyRecorder = state.latency
-    routes = recorder.snapshot()
-    leadership: Leadership = await resolve(state.container.gateways.leadership)
+async def metrics(
+    request: Request[Any, Any, Any],
+    get_ingestion_status_use_case: NamedDependency[GetIngestionStatus],
+    status_probe: NamedDependency[HealthProbe],
+    runtime: NamedDependency[Runtime],
+    latency: NamedDependency[LatencyRecorder],
+    leadership: NamedDependency[Leadership],
+) -> Response[MetricsResponse] | Response[bytes]:
+    report, health = await _measure(get_ingestion_status_use_case, status_probe)
+    routes = latency.snapshot()
     body = metrics_response(report, health, runtime, routes, leadership.is_leader)
     media = prometheus.wants_prometheus(request.headers.get("accept", ""))
     if media is None:

@@ -11,16 +11,15 @@ from datetime import datetime
 
 import msgspec
 
-from adapters.postgres.engine import DatabaseHealth
-from application.observability import IngestionReport
-from entrypoints.http.histogram import Summary
+from application.ingestion_status import IngestionReport
+from application.ports import DatabaseHealth
+from entrypoints.http.histogram import thousandths
 from entrypoints.http.latency import WINDOW_SECONDS, RouteLatency
 from market_data_client.contract import (
     Counts,
     IngestionStats,
     IngestionStatusResponse,
     Latency,
-    LatencySummary,
     MetricsResponse,
     RouteLatencyResponse,
 )
@@ -54,9 +53,9 @@ def status_response(report: IngestionReport, health: DatabaseHealth, runtime: Ru
     return IngestionStatusResponse(
         status=fresh.status.value,
         heartbeat_at=fresh.heartbeat_at,
-        heartbeat_age_seconds=_round(fresh.heartbeat_age_seconds),
+        heartbeat_age_seconds=thousandths(fresh.heartbeat_age_seconds),
         last_trade_at=fresh.last_trade_at,
-        seconds_since_last_trade=_round(fresh.seconds_since_last_trade),
+        seconds_since_last_trade=thousandths(fresh.seconds_since_last_trade),
         stale_after_seconds=round(fresh.stale_after_seconds, 6),
         interval_seconds=fresh.interval_seconds,
         db_healthy=db_healthy(report, health),
@@ -68,7 +67,7 @@ def status_response(report: IngestionReport, health: DatabaseHealth, runtime: Ru
         uptime_seconds=runtime.uptime_seconds(),
         instance_id=runtime.instance_id,
         watermark=watermark,
-        watermark_age_seconds=_round(fresh_age(watermark, report)),
+        watermark_age_seconds=thousandths(fresh_age(watermark, report)),
     )
 
 
@@ -85,7 +84,7 @@ def ingestion_stats(report: IngestionReport, health: DatabaseHealth, runtime: Ru
         batches_committed=beat.batches_committed if beat else None,
         trades_ingested=beat.trades_ingested if beat else None,
         last_batch_trades=beat.last_batch_trades if beat else None,
-        last_batch_duration_ms=_round(beat.last_batch_duration_ms) if beat else None,
+        last_batch_duration_ms=thousandths(beat.last_batch_duration_ms) if beat else None,
         failed_attempts=beat.failed_attempts if beat else None,
         last_error=beat.last_error if beat else None,
         last_error_at=beat.last_error_at if beat else None,
@@ -125,23 +124,6 @@ def _route(latency: RouteLatency) -> RouteLatencyResponse:
     return RouteLatencyResponse(
         method=latency.method,
         route=latency.route,
-        since_start=_summary(latency.since_start),
-        last_minute=_summary(latency.last_minute),
+        since_start=latency.since_start,
+        last_minute=latency.last_minute,
     )
-
-
-def _summary(summary: Summary) -> LatencySummary:
-    return LatencySummary(
-        count=summary.count,
-        errors_4xx=summary.errors_4xx,
-        errors_5xx=summary.errors_5xx,
-        mean_ms=summary.mean_ms,
-        p50_ms=summary.p50_ms,
-        p95_ms=summary.p95_ms,
-        p99_ms=summary.p99_ms,
-        max_ms=summary.max_ms,
-    )
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 3)
