@@ -16,12 +16,12 @@ UV     := uv==0.13.9
 UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 \
 	--generate-hashes --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 
-.PHONY: run test install lock lint typecheck bench clean-data chromium
+.PHONY: run test install lock lint typecheck bench clean-data chromium promtool
 
 run: $(RUN_STAMP)  ## start PostgreSQL (embedded unless DATABASE_URL is set), the API and ingestion
 	$(BIN)/mdp run
 
-test: $(DEV_STAMP) chromium  ## lint, layer contracts, then every test against a real PostgreSQL (and a headless Chromium)
+test: $(DEV_STAMP) chromium promtool  ## lint, layer contracts, then every test against a real PostgreSQL (and a headless Chromium)
 	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/lint-imports
 	$(BIN)/mypy
@@ -64,6 +64,15 @@ chromium:
 	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
 	     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)); \
 	  else echo "chromium not found: install it (Debian: apt-get install chromium) or set CHROMIUM=/path/to/it"; fi
+
+# `promtool check metrics` (Debian's prometheus package) lints /metrics as Prometheus itself would.
+promtool:
+	@command -v promtool >/dev/null 2>&1 || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing promtool (Debian: prometheus) for the metrics format test"; \
+	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 || \
+	     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null)); \
+	  else echo "promtool not found: install it (Debian: apt-get install prometheus) or set PROMTOOL=/path/to/it"; fi
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from datetime import datetime
 
 import httpx
 import psycopg
+import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -150,3 +154,22 @@ def test_markup_in_figures_is_escaped(clean_db: str) -> None:
         html = httpx.get(f"{server.base_url}/dashboard").text
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def promtool_path() -> str:
+    path = os.environ.get("PROMTOOL") or shutil.which("promtool")
+    if not path:
+        pytest.fail(
+            "no promtool on PATH: `make test` installs it as root (apt-get install prometheus), or set PROMTOOL"
+        )
+    return path
+
+
+def test_promtool_accepts_the_text_format(live_server: LiveServer) -> None:
+    # promtool lints the classic text format (the OpenMetrics body is checked by prometheus-client's parser above).
+    httpx.get(f"{live_server.base_url}/symbols")  # a route in the latency table
+    body = httpx.get(f"{live_server.base_url}/metrics", headers={"Accept": "text/plain;version=0.0.4"}).text
+    checked = subprocess.run(
+        [promtool_path(), "check", "metrics"], input=body, capture_output=True, text=True, timeout=30
+    )
+    assert checked.returncode == 0, f"{checked.stdout}{checked.stderr}"
