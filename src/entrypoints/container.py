@@ -73,6 +73,7 @@ class Gateways(containers.DeclarativeContainer):
         service_api_resource,
         base_url=core.settings.provided.dashboard_base_url,
         timeout_seconds=core.settings.provided.dashboard_fetch_timeout_seconds,
+        token=core.settings.provided.dashboard_token,
     )
     # Ingestion leadership: an advisory lock on a dedicated session (not pooled)
     # that also carries the leader's batches, so a deposed leader cannot commit.

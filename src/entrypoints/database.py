@@ -71,7 +71,7 @@ def wait_until_reachable(url: str, timeout: float) -> None:
             if time.monotonic() >= deadline:
                 raise StartupError(
                     f"database {redacted(url)} unreachable for {timeout:g}s (DB_STARTUP_TIMEOUT_SECONDS): "
-                    f"{describe(error)}"
+                    f"{describe(error, redact=False)}"
                 ) from error
             time.sleep(0.5)
 

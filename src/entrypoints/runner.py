@@ -124,6 +124,6 @@ class IngestionRunner:
                 "ingestion batch failed (attempt %d, retrying in %.1fs): %s",
                 self.consecutive_failures,
                 delay,
-                describe(error),
+                describe(error, redact=False),
             )
         return delay

@@ -49,6 +49,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stream_queue_size: Count = 1000
     stream_keepalive_seconds: Annotated[float, Meta(gt=0, le=15)] = 15.0
     stream_retention_seconds: Annotated[int, Meta(ge=3600)] = 3600
+    operator_token: str | None = None
+    dashboard_api_token: str | None = None
+
+    def __repr__(self) -> str:  # tokens are secrets: never in a log line or a traceback
+        hidden = {"operator_token", "dashboard_api_token"}
+        fields = ", ".join(
+            f"{name}={'***' if name in hidden and getattr(self, name) else repr(getattr(self, name))}"
+            for name in self.__struct_fields__
+        )
+        return f"Settings({fields})"
 
     @property
     def embedded_data_dir(self) -> Path:
@@ -65,6 +75,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def dashboard_base_url(self) -> str:
         return (self.dashboard_api_base_url or self.public_base_url).rstrip("/")
+
+    @property
+    def dashboard_token(self) -> str | None:
+        """The bearer token the dashboard sends on its own API calls."""
+        return self.dashboard_api_token or self.operator_token
 
     @property
     def public_base_url(self) -> str:

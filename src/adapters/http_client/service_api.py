@@ -62,14 +62,18 @@ class ServiceApi:
             return Fetched(path, error=f"the answer does not fit the contract: {error}")
 
 
-async def service_api_resource(base_url: str, timeout_seconds: float) -> AsyncIterator[ServiceApi]:
+async def service_api_resource(
+    base_url: str, timeout_seconds: float, token: str | None = None
+) -> AsyncIterator[ServiceApi]:
     """Container resource: one connection pool for the process.
 
     One attempt per call (a 503 is shown, not waited out), and an explicit transport, so that
-    httpx ignores environment proxies: the API is reached directly.
+    httpx ignores environment proxies: the API is reached directly. With a token, every call
+    sends it as a bearer header (the operator routes need it when OPERATOR_TOKEN is set).
     """
+    headers = {"Authorization": f"Bearer {token}"} if token else None
     client = AsyncMarketDataClient(
-        base_url, timeout=timeout_seconds, retry_attempts=1, transport=httpx.AsyncHTTPTransport()
+        base_url, timeout=timeout_seconds, retry_attempts=1, transport=httpx.AsyncHTTPTransport(), headers=headers
     )
     try:
         yield ServiceApi(client, timeout_seconds)

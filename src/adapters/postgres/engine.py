@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from adapters.postgres.url import sync_url
 from application.failures import describe
 from application.ports import DatabaseHealth
 from application.single_flight import SingleFlight
+
+log = logging.getLogger("mdp.db")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,7 @@ class PostgresHealthProbe:
         except TimeoutError:
             return DatabaseHealth(False, None, f"no answer within {self._timeout:g}s")
         except Exception as error:  # any driver or pool failure means "not healthy"
+            log.debug("database health check failed: %s", describe(error, redact=False))
             return DatabaseHealth(False, None, describe(error))
         return DatabaseHealth(True, latency_ms, None)
 

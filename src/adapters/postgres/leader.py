@@ -101,7 +101,7 @@ class PostgresLeaderLock:
             await self._connection.commit()  # a session lock outlives the transaction; the transaction must not linger
         except Exception as error:  # a broken session holds nothing: the next call starts a new one
             if self._leader:
-                log.warning("lost the ingestion leader session: %s", describe(error))
+                log.warning("lost the ingestion leader session: %s", describe(error, redact=False))
             await self._drop()
             raise
         if self._leader and not held:

@@ -23,6 +23,7 @@ from entrypoints.http.routes import health, observability, symbols
 from entrypoints.http.routes.candle_stream import stream_candles
 from entrypoints.http.routes.candles import get_candles
 from entrypoints.http.routes.trades import list_trades
+from entrypoints.http.security import HeadAsGet, SecurityHeaders, is_loopback
 from entrypoints.http.status_responses import Runtime
 from entrypoints.http.warmup import warm_up
 
@@ -92,6 +93,13 @@ def create_app(container: Container, measure_latency: bool = True) -> Litestar:
             description="Exact OHLCV candles and trades; prices are decimal strings, times UTC.",
         ),
     )
+    # Around the whole handler, as Litestar does with CORS: 404s and 405s get the headers too.
+    app.asgi_handler = HeadAsGet(SecurityHeaders(app.asgi_handler))
+    app.state.operator_token = settings.operator_token
+    if settings.operator_token is None and not is_loopback(settings.host):
+        log.warning(
+            "OPERATOR_TOKEN is not set and HOST=%s is not loopback: /metrics and /dashboard are open", settings.host
+        )
     app.state.container = container
     app.state.latency = latency
     app.state.runtime = Runtime(settings.resolved_instance_id, VERSION, container.core.clock().now())

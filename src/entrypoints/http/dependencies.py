@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from litestar import Request
 from litestar.datastructures import State
 from litestar.di import Provide
 
@@ -14,6 +17,7 @@ from application.symbols import ListSymbols
 from application.trades import ListTrades
 from entrypoints.container import resolve
 from entrypoints.http.latency import LatencyRecorder
+from entrypoints.http.security import NONCE_KEY
 from entrypoints.http.status_responses import Runtime
 from entrypoints.settings import Settings
 
@@ -70,7 +74,13 @@ def _dashboard_refresh_seconds(state: State) -> float:
     return float(state.container.core.settings().dashboard_refresh_seconds)
 
 
+def _csp_nonce(request: Request[Any, Any, Any]) -> str:
+    """The nonce SecurityHeaders put in this response's Content-Security-Policy."""
+    return str(request.scope.get("state", {}).get(NONCE_KEY, ""))
+
+
 DEPENDENCIES = {
+    "csp_nonce": Provide(_csp_nonce, sync_to_thread=False),
     "dashboard_api": Provide(_dashboard_api),
     "dashboard_refresh_seconds": Provide(_dashboard_refresh_seconds, sync_to_thread=False),
     "list_symbols_use_case": Provide(_list_symbols),

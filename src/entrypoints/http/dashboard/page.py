@@ -18,14 +18,23 @@ from litestar.response import Template
 from adapters.http_client.service_api import Fetched, ServiceApi
 from entrypoints.http.dashboard.chart import Chart, build_chart
 from entrypoints.http.dashboard.view import build_view
+from entrypoints.http.security import operator_guard
 
 TEMPLATES = Path(__file__).parent / "templates"
 CHART_WINDOW = timedelta(hours=1)
 
 
-@get("/dashboard", media_type=MediaType.HTML, summary="Operator dashboard (HTML)", include_in_schema=False)
+@get(
+    "/dashboard",
+    media_type=MediaType.HTML,
+    summary="Operator dashboard (HTML)",
+    include_in_schema=False,
+    guards=[operator_guard],
+)
 async def dashboard(
-    dashboard_api: NamedDependency[ServiceApi], dashboard_refresh_seconds: NamedDependency[float]
+    dashboard_api: NamedDependency[ServiceApi],
+    dashboard_refresh_seconds: NamedDependency[float],
+    csp_nonce: NamedDependency[str],
 ) -> Template:
     status, metrics, symbols = await asyncio.gather(
         dashboard_api.status(), dashboard_api.metrics(), dashboard_api.symbols()
@@ -34,7 +43,12 @@ async def dashboard(
     view = build_view(status, metrics, charts, [symbols])
     return Template(
         template_name="dashboard.html.j2",
-        context={"view": view, "refresh_seconds": dashboard_refresh_seconds, "rendered_at": _now_text()},
+        context={
+            "view": view,
+            "refresh_seconds": dashboard_refresh_seconds,
+            "rendered_at": _now_text(),
+            "csp_nonce": csp_nonce,
+        },
         headers={"Cache-Control": "no-store"},
     )
 
