@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
+from entrypoints.container import build_container
+from entrypoints.http.app import create_app
 from entrypoints.settings import SettingsError, env_names, load_settings
 
 
@@ -46,3 +50,21 @@ def test_every_variable_is_documented_in_the_readme_table() -> None:
     table = readme.split("<!-- config-table:start -->")[1].split("<!-- config-table:end -->")[0]
     missing = [name for name in env_names() if f"`{name}`" not in table]
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("host", "token", "warned"), [("0.0.0.0", None, True), ("127.0.0.1", None, False), ("0.0.0.0", "t", False)]
+)
+def test_open_operator_routes_on_a_public_address_are_warned_about(
+    caplog: pytest.LogCaptureFixture, host: str, token: str | None, warned: bool
+) -> None:
+    settings = load_settings({}, host=host, operator_token=token)
+    with caplog.at_level(logging.WARNING, logger="mdp.app"):
+        create_app(build_container(settings, "postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    assert any("OPERATOR_TOKEN is not set" in record.getMessage() for record in caplog.records) is warned
+
+
+def test_tokens_are_hidden_in_the_settings_repr() -> None:
+    settings = load_settings({"OPERATOR_TOKEN": "s3cret"})
+    assert settings.dashboard_token == "s3cret"
+    assert "s3cret" not in repr(settings)
