@@ -13,7 +13,7 @@ from adapters.postgres import migrations
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.url import libpq_url
 from entrypoints.container import Container, build_container, start_resources, stop_resources
-from tests.integration.support import LiveServer, make_settings
+from tests.integration.support import TABLES, LiveServer, make_settings
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -67,9 +67,6 @@ def database_url(fresh_database: Callable[..., str]) -> str:
     url = fresh_database()
     migrations.upgrade(url)
     return url
-
-
-TABLES = ("trades", "candles", "candle_changes", "ingestion_heartbeat", "ingestion_watermark", "row_counts")
 
 
 @pytest.fixture

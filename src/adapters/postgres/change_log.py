@@ -11,6 +11,7 @@ import psycopg
 from psycopg import AsyncConnection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.postgres.driver import driver_of
 from adapters.postgres.url import libpq_url
 from domain.changes import CandleChange, ChangeFilter
 from domain.series import Bar
@@ -75,8 +76,7 @@ class PostgresChangeLog:
 
     async def _pooled(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         async with self._engine.connect() as connection:
-            raw = (await connection.get_raw_connection()).driver_connection
-            assert isinstance(raw, AsyncConnection)
+            raw = await driver_of(connection)
             cursor = await raw.execute(sql, params, prepare=True)
             rows = await cursor.fetchall()
             await connection.rollback()
