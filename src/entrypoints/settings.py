@@ -39,6 +39,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_connect_timeout_seconds: Count = 3
     db_statement_timeout_ms: Count = 15_000
     db_startup_timeout_seconds: Positive = 30.0
+    request_deadline_seconds: Annotated[float, Meta(gt=0, le=60)] = 2.0
+    db_max_requests: Count = 32
+    web_concurrency: Annotated[int, Meta(ge=1, le=64)] = 1
     migrate_on_start: bool = True
     shutdown_timeout_seconds: Positive = 10.0
     dashboard_api_base_url: str | None = None

@@ -212,6 +212,15 @@ class Latency(msgspec.Struct, kw_only=True):
     routes: list[RouteLatencyResponse]
 
 
+class RequestsShed(msgspec.Struct, kw_only=True):
+    """Requests to the database-backed routes this process answered 503 instead of serving."""
+
+    busy: int = 0
+    """Refused at once because the database already had as many requests as it is allowed."""
+    deadline: int = 0
+    """Answered at the deadline because the database did not answer in time."""
+
+
 class MetricsResponse(msgspec.Struct, kw_only=True):
     instance_id: str
     version: str
@@ -225,6 +234,7 @@ class MetricsResponse(msgspec.Struct, kw_only=True):
     latency: Latency
     # Which replica answered is `instance_id`; this says whether it runs ingestion now.
     is_ingestion_leader: bool = False
+    requests_shed: RequestsShed = msgspec.field(default_factory=RequestsShed)
 
 
 # Every 4xx and 5xx (application/problem+json)

@@ -138,6 +138,8 @@ def test_a_frozen_database_never_hangs_the_status_endpoints(outage_db: EmbeddedP
         base = server.base_url
         wait_for(lambda: status(base)["db_healthy"] is True)  # connections are now open and pooled
         with Frozen(outage_db):
+            # The monitor notices within its period plus the 0.5 s deadline; until then the last check stands.
+            wait_for(lambda: status(base)["db_healthy"] is False, timeout=3)
             for _ in range(3):  # again and again: nothing piles up behind the hung connections
                 for path in ("/status/ingestion", "/metrics"):
                     response = get(base, path)
@@ -147,3 +149,25 @@ def test_a_frozen_database_never_hangs_the_status_endpoints(outage_db: EmbeddedP
             assert get(base, "/health").status_code == 200
             assert get(base, "/health/ready").status_code == 503
         wait_for(lambda: status(base)["db_healthy"] is True)
+
+
+def test_a_frozen_database_gets_a_503_at_the_request_deadline_not_a_hang(outage_db: EmbeddedPostgres) -> None:
+    settings = make_settings(outage_db.url, request_deadline_seconds=0.5)
+    with LiveServer(settings, outage_db.url) as server:
+        base = server.base_url
+        wait_for(lambda: get(base, "/trades?symbol=AAPL&limit=5").status_code == 200)  # pooled connections open
+        with Frozen(outage_db):
+            answers = [get(base, path) for path in ("/trades?symbol=AAPL&limit=5", "/candles?" + ONE_HOUR, "/symbols")]
+        wait_for(lambda: get(base, "/trades?symbol=AAPL&limit=5").status_code == 200)  # it recovers by itself
+        shed = get(base, "/metrics").json()["requests_shed"]
+    for response in answers[:2]:
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"] == "1"
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "did not answer within the 0.5 s deadline" in response.json()["detail"]
+    # The symbol list is shared for a second, so it may still be served from before the freeze.
+    assert answers[2].status_code in (200, 503)
+    assert shed["deadline"] >= 2
+
+
+ONE_HOUR = "symbol=AAPL&interval=1m&start=2026-11-29T10:00:00Z&end=2026-11-29T11:00:00Z"

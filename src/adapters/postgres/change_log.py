@@ -9,10 +9,11 @@ from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
+from psycopg.conninfo import make_conninfo
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.postgres.driver import driver_of
-from adapters.postgres.url import libpq_url
+from adapters.postgres.url import TCP_KEEPALIVE, libpq_url
 from domain.changes import CandleChange, ChangeFilter
 from domain.series import Bar
 
@@ -38,7 +39,7 @@ class PostgresChangeLog:
     the streams' resumes on the service's connection pool."""
 
     def __init__(self, url: str, engine: AsyncEngine, connect_timeout: int = 3) -> None:
-        self._url = libpq_url(url)
+        self._url = make_conninfo(libpq_url(url), **TCP_KEEPALIVE)
         self._engine = engine
         self._timeout = connect_timeout
         self._conn: AsyncConnection[Any] | None = None
@@ -46,7 +47,10 @@ class PostgresChangeLog:
     async def _connection(self) -> AsyncConnection[Any]:
         if self._conn is None or self._conn.closed:
             self._conn = await AsyncConnection.connect(
-                self._url, autocommit=True, connect_timeout=self._timeout, application_name="mdp-feed"
+                self._url,
+                autocommit=True,
+                connect_timeout=self._timeout,
+                application_name="mdp-feed",
             )
         return self._conn
 
@@ -113,7 +117,7 @@ class PostgresChangeNotices:
     """One dedicated connection per process that LISTENs for committed candle changes."""
 
     def __init__(self, url: str, connect_timeout: int = 3) -> None:
-        self._url = libpq_url(url)
+        self._url = make_conninfo(libpq_url(url), **TCP_KEEPALIVE)
         self._timeout = connect_timeout
 
     @contextlib.asynccontextmanager
@@ -124,10 +128,6 @@ class PostgresChangeNotices:
                 autocommit=True,
                 connect_timeout=self._timeout,
                 application_name="mdp-listen",
-                keepalives=1,
-                keepalives_idle=5,
-                keepalives_interval=2,
-                keepalives_count=3,
             ),
             self._timeout + 1,
         )

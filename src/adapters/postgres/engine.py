@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from adapters.postgres.url import sync_url
+from adapters.postgres.url import TCP_KEEPALIVE, sync_url
 from application.failures import describe
 from application.ports import DatabaseHealth
 from application.single_flight import SingleFlight
@@ -39,6 +39,7 @@ def build_engine(url: str, pool: PoolSettings, application_name: str = "mdp") ->
             "connect_timeout": pool.connect_timeout_seconds,
             "application_name": application_name,
             "options": f"-c statement_timeout={pool.statement_timeout_ms} -c timezone=UTC",
+            **TCP_KEEPALIVE,
         },
     )
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from sqlalchemy.pool import NullPool
 
 from adapters.postgres.unit_of_work import PostgresUnitOfWork
-from adapters.postgres.url import sync_url
+from adapters.postgres.url import TCP_KEEPALIVE, sync_url
 from application.failures import describe
 from application.ports import LeadershipLost
 from domain.freshness import stale_threshold
@@ -63,6 +63,7 @@ def leader_engine(url: str, lease: int, application_name: str, statement_timeout
             "connect_timeout": max(1, math.ceil(lease / 1000)),
             "application_name": application_name,
             "options": options,
+            **TCP_KEEPALIVE,
         },
     )
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
+import threading
 from collections.abc import AsyncIterator, Callable
 from importlib.metadata import version
+from types import FrameType
 
 from litestar import Litestar
 from litestar.middleware import DefineMiddleware
@@ -14,7 +17,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from entrypoints.container import Container, resolve, start_resources, stop_resources
+from entrypoints.container import Container, build_container, resolve, start_resources, stop_resources
+from entrypoints.http.admission import DatabaseGate, ShedCounts
 from entrypoints.http.dashboard import page as dashboard_page
 from entrypoints.http.dependencies import DEPENDENCIES
 from entrypoints.http.errors import EXCEPTION_HANDLERS
@@ -24,8 +28,11 @@ from entrypoints.http.routes.candle_stream import stream_candles
 from entrypoints.http.routes.candles import get_candles
 from entrypoints.http.routes.trades import list_trades
 from entrypoints.http.security import HeadAsGet, SecurityHeaders, is_loopback
+from entrypoints.http.shared_answers import SharedAnswers
 from entrypoints.http.status_responses import Runtime
 from entrypoints.http.warmup import warm_up
+from entrypoints.operations import OperationsThread
+from entrypoints.settings import SettingsError, load_settings
 
 log = logging.getLogger("mdp.app")
 VERSION = version("market-data-platform")
@@ -36,6 +43,7 @@ WARM_UP_SECONDS = 2.0
 def create_app(container: Container, measure_latency: bool = True) -> Litestar:
     settings = container.core.settings()
     latency = LatencyRecorder()
+    operations = OperationsThread(settings, container.core.database_url())
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -48,21 +56,20 @@ def create_app(container: Container, measure_latency: bool = True) -> Litestar:
         stop = asyncio.Event()
         feed = await resolve(container.gateways.candle_feed)
         app.state.close_streams = _threadsafe(asyncio.get_running_loop(), feed.close)
+        restore_signals = _close_streams_on_exit_signals(app.state.close_streams)
         feed_task = asyncio.create_task(feed.run(stop), name="candle-feed")
         with contextlib.suppress(TimeoutError):  # bounded: a database that is down must not hold up the start
             await asyncio.wait_for(feed.positioned.wait(), WARM_UP_SECONDS)
         await _keep_changes(container, settings.stream_retention_seconds)
-        runner_task = None
-        if settings.ingestion_enabled:
-            runner = await resolve(container.ingestion_runner)
-            runner_task = asyncio.create_task(runner.run(stop), name="ingestion")
+        operations.start()
+        await operations.wait_started(WARM_UP_SECONDS)
         try:
             yield
         finally:
+            restore_signals()
             stop.set()
             feed.close()
-            if runner_task is not None:
-                await _finish(runner_task, settings.shutdown_timeout_seconds)
+            await operations.stop()
             feed_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await feed_task
@@ -93,8 +100,17 @@ def create_app(container: Container, measure_latency: bool = True) -> Litestar:
             description="Exact OHLCV candles and trades; prices are decimal strings, times UTC.",
         ),
     )
-    # Around the whole handler, as Litestar does with CORS: 404s and 405s get the headers too.
-    app.asgi_handler = HeadAsGet(SecurityHeaders(app.asgi_handler))
+    shed_counts = ShedCounts()
+    # Around the whole handler, as Litestar does with CORS: 404s and 405s get the headers too,
+    # and so do the 503s of the gate, which answers before routing.
+    app.asgi_handler = HeadAsGet(
+        SecurityHeaders(
+            DatabaseGate(app.asgi_handler, settings.db_max_requests, settings.request_deadline_seconds, shed_counts)
+        )
+    )
+    app.state.shed_counts = shed_counts
+    app.state.operations = operations
+    app.state.shared_answers = SharedAnswers(ttl_seconds=1.0)
     app.state.operator_token = settings.operator_token
     if settings.operator_token is None and not is_loopback(settings.host):
         log.warning(
@@ -104,6 +120,44 @@ def create_app(container: Container, measure_latency: bool = True) -> Litestar:
     app.state.latency = latency
     app.state.runtime = Runtime(settings.resolved_instance_id, VERSION, container.core.clock().now())
     return app
+
+
+def app_from_environment() -> Litestar:
+    """What each worker process serves when WEB_CONCURRENCY > 1: settings and DATABASE_URL from the environment."""
+    from entrypoints.cli import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    if settings.database_url is None:
+        raise SettingsError("DATABASE_URL must be set for a worker process (`mdp run` sets it)")
+    return create_app(build_container(settings, settings.database_url))
+
+
+def _close_streams_on_exit_signals(close: Callable[[], None]) -> Callable[[], None]:
+    """On SIGINT or SIGTERM, end the event streams, then let uvicorn's own handler begin the graceful shutdown.
+
+    uvicorn waits for open connections before it shuts the app down, and an event stream never ends
+    on its own: without this, every stop would wait out the shutdown timeout. Returns the undo.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # served from a thread (as tests do): signals are not ours to take
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def handle(sig: int, frame: FrameType | None) -> None:
+        close()
+        handler = previous[signal.Signals(sig)]
+        if callable(handler):
+            handler(sig, frame)
+
+    for sig in previous:
+        signal.signal(sig, handle)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            if signal.getsignal(sig) is handle:
+                signal.signal(sig, handler)
+
+    return restore
 
 
 def _threadsafe(loop: asyncio.AbstractEventLoop, action: Callable[[], None]) -> Callable[[], None]:
@@ -121,14 +175,3 @@ async def _keep_changes(container: Container, seconds: int) -> None:
         await asyncio.wait_for(change_log.keep_for(seconds), 2.0)
     except Exception as error:  # the database may be down; the default retention (1 h) stands
         log.warning("could not set the change retention at startup: %s", type(error).__name__)
-
-
-async def _finish(task: asyncio.Task[None], timeout: float) -> None:
-    """Let the batch in flight commit or roll back; cancel only past the shutdown timeout."""
-    try:
-        await asyncio.wait_for(asyncio.shield(task), timeout)
-    except TimeoutError:
-        log.warning("ingestion did not stop within %gs; cancelling it (its transaction rolls back)", timeout)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task

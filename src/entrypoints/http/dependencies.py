@@ -11,14 +11,15 @@ from litestar.di import Provide
 from adapters.http_client.service_api import ServiceApi
 from application.candle_feed import CandleFeed
 from application.candles import GetCandles
-from application.ingestion_status import GetIngestionStatus
-from application.ports import HealthProbe, Leadership
 from application.symbols import ListSymbols
 from application.trades import ListTrades
 from entrypoints.container import resolve
+from entrypoints.http.admission import ShedCounts
 from entrypoints.http.latency import LatencyRecorder
 from entrypoints.http.security import NONCE_KEY
+from entrypoints.http.shared_answers import SharedAnswers
 from entrypoints.http.status_responses import Runtime
+from entrypoints.operations import OperationsThread
 from entrypoints.settings import Settings
 
 
@@ -42,20 +43,16 @@ async def _list_trades(state: State) -> ListTrades:
     return await resolve(state.container.use_cases.list_trades)
 
 
-async def _health_probe(state: State) -> HealthProbe:
-    return await resolve(state.container.gateways.health_probe)
+def _operations(state: State) -> OperationsThread:
+    return state.operations  # type: ignore[no-any-return]
 
 
-async def _status_probe(state: State) -> HealthProbe:
-    return await resolve(state.container.gateways.status_probe)
+def _shed_counts(state: State) -> ShedCounts:
+    return state.shed_counts  # type: ignore[no-any-return]
 
 
-async def _get_ingestion_status(state: State) -> GetIngestionStatus:
-    return await resolve(state.container.use_cases.get_ingestion_status)
-
-
-async def _leadership(state: State) -> Leadership:
-    return await resolve(state.container.gateways.leadership)
+def _shared_answers(state: State) -> SharedAnswers:
+    return state.shared_answers  # type: ignore[no-any-return]
 
 
 def _runtime(state: State) -> Runtime:
@@ -87,10 +84,9 @@ DEPENDENCIES = {
     "get_candles_use_case": Provide(_get_candles),
     "list_trades_use_case": Provide(_list_trades),
     "candle_feed": Provide(_candle_feed),
-    "health_probe": Provide(_health_probe),
-    "status_probe": Provide(_status_probe),
-    "get_ingestion_status_use_case": Provide(_get_ingestion_status),
-    "leadership": Provide(_leadership),
+    "operations": Provide(_operations, sync_to_thread=False),
+    "shed_counts": Provide(_shed_counts, sync_to_thread=False),
+    "shared_answers": Provide(_shared_answers, sync_to_thread=False),
     "runtime": Provide(_runtime, sync_to_thread=False),
     "latency": Provide(_latency, sync_to_thread=False),
     "settings": Provide(_settings, sync_to_thread=False),

@@ -73,6 +73,12 @@ class _Snapshot:
         )
         if m.db_latency_ms is not None:
             yield GaugeMetricFamily("mdp_db_latency_seconds", "Round trip of SELECT 1", m.db_latency_ms / 1000)
+        shed = CounterMetricFamily(
+            "mdp_requests_shed", "Database-backed requests answered 503 instead of served", labels=["reason"]
+        )
+        shed.add_metric(["busy"], m.requests_shed.busy)
+        shed.add_metric(["deadline"], m.requests_shed.deadline)
+        yield shed
 
     def _store(self) -> Iterator[Metric]:
         rows = GaugeMetricFamily("mdp_rows", "Exact stored rows (trigger-maintained counters)", labels=["table"])

@@ -21,6 +21,7 @@ from market_data_client.contract import (
     IngestionStatusResponse,
     Latency,
     MetricsResponse,
+    RequestsShed,
     RouteLatencyResponse,
 )
 
@@ -97,6 +98,7 @@ def metrics_response(
     runtime: Runtime,
     routes: list[RouteLatency],
     is_ingestion_leader: bool = False,
+    requests_shed: RequestsShed | None = None,
 ) -> MetricsResponse:
     stats = report.statistics
     return MetricsResponse(
@@ -117,6 +119,7 @@ def metrics_response(
         ingestion=ingestion_stats(report, health, runtime),
         latency=Latency(window_seconds=WINDOW_SECONDS, routes=[_route(r) for r in routes]),
         is_ingestion_leader=is_ingestion_leader,
+        requests_shed=requests_shed or RequestsShed(),
     )
 
 

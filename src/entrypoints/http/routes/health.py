@@ -1,4 +1,5 @@
-"""Liveness and readiness: `/health` never touches the database, `/health/ready` always does."""
+"""Liveness and readiness: `/health` never touches the database; `/health/ready` probes it every time,
+on the reserved connections of the operations loop, so a flood of requests does not queue it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from litestar import Response, get
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 
-from application.ports import HealthProbe
+from entrypoints.operations import OperationsThread
 from market_data_client.contract import Health, Readiness
 
 
@@ -22,8 +23,8 @@ def health() -> Health:
         503: ResponseSpec(data_container=Readiness, description="The database is unreachable", generate_examples=False)
     },
 )
-async def ready(health_probe: NamedDependency[HealthProbe]) -> Response[Readiness]:
-    result = await health_probe.check()
+async def ready(operations: NamedDependency[OperationsThread]) -> Response[Readiness]:
+    result = await operations.database_health()
     if result.healthy:
         return Response(Readiness("ready", True, result.latency_ms))
     return Response(Readiness("not_ready", False, reason=f"database: {result.error}"), status_code=503)

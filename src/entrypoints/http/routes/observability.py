@@ -8,27 +8,21 @@ tells a load balancer whether to send traffic.
 
 from __future__ import annotations
 
-import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 
-from application.ingestion_status import GetIngestionStatus, IngestionReport
-from application.ports import DatabaseHealth, HealthProbe, Leadership
 from entrypoints.http import prometheus
+from entrypoints.http.admission import ShedCounts
 from entrypoints.http.latency import LatencyRecorder
 from entrypoints.http.security import operator_guard
 from entrypoints.http.status_responses import Runtime, metrics_response, status_response
+from entrypoints.operations import OperationsThread
 from market_data_client.contract import IngestionStatusResponse, MetricsResponse
 
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-async def _measure(get_status: GetIngestionStatus, probe: HealthProbe) -> tuple[IngestionReport, DatabaseHealth]:
-    """Probe the database and read the figures side by side; each is bounded by its own short deadline."""
-    report, health = await asyncio.gather(get_status(), probe.check())
-    return report, health
 
 
 @get(
@@ -36,12 +30,11 @@ async def _measure(get_status: GetIngestionStatus, probe: HealthProbe) -> tuple[
     summary="Ingestion freshness: alive or dead, heartbeat age, DB health; 200 even when dead or the DB is down",
 )
 async def ingestion_status(
-    get_ingestion_status_use_case: NamedDependency[GetIngestionStatus],
-    status_probe: NamedDependency[HealthProbe],
-    runtime: NamedDependency[Runtime],
+    operations: NamedDependency[OperationsThread], runtime: NamedDependency[Runtime]
 ) -> Response[IngestionStatusResponse]:
-    report, health = await _measure(get_ingestion_status_use_case, status_probe)
-    return Response(status_response(report, health, runtime), headers=NO_STORE)
+    measured = await operations.measure()
+    report = measured.report.as_of(datetime.now(UTC))
+    return Response(status_response(report, measured.health, runtime), headers=NO_STORE)
 
 
 @get(
@@ -55,15 +48,15 @@ async def ingestion_status(
 )
 async def metrics(
     request: Request[Any, Any, Any],
-    get_ingestion_status_use_case: NamedDependency[GetIngestionStatus],
-    status_probe: NamedDependency[HealthProbe],
+    operations: NamedDependency[OperationsThread],
     runtime: NamedDependency[Runtime],
     latency: NamedDependency[LatencyRecorder],
-    leadership: NamedDependency[Leadership],
+    shed_counts: NamedDependency[ShedCounts],
 ) -> Response[MetricsResponse] | Response[bytes]:
-    report, health = await _measure(get_ingestion_status_use_case, status_probe)
+    measured = await operations.measure()
+    report = measured.report.as_of(datetime.now(UTC))
     routes = latency.snapshot()
-    body = metrics_response(report, health, runtime, routes, leadership.is_leader)
+    body = metrics_response(report, measured.health, runtime, routes, measured.is_leader, shed_counts.response())
     media = prometheus.wants_prometheus(request.headers.get("accept", ""))
     if media is None:
         return Response(body, headers={**NO_STORE, "Vary": "Accept"})
