@@ -155,10 +155,10 @@ def test_a_frozen_database_gets_a_503_at_the_request_deadline_not_a_hang(outage_
     settings = make_settings(outage_db.url, request_deadline_seconds=0.5)
     with LiveServer(settings, outage_db.url) as server:
         base = server.base_url
-        wait_for(lambda: get(base, "/trades?symbol=AAPL&limit=5").status_code == 200)  # pooled connections open
+        wait_for(lambda: get(base, TRADES).status_code == 200)  # pooled connections open
         with Frozen(outage_db):
-            answers = [get(base, path) for path in ("/trades?symbol=AAPL&limit=5", "/candles?" + ONE_HOUR, "/symbols")]
-        wait_for(lambda: get(base, "/trades?symbol=AAPL&limit=5").status_code == 200)  # it recovers by itself
+            answers = [get(base, path) for path in (TRADES, "/candles?" + ONE_HOUR, "/symbols")]
+        wait_for(lambda: get(base, TRADES).status_code == 200)  # it recovers by itself
         shed = get(base, "/metrics").json()["requests_shed"]
     for response in answers[:2]:
         assert response.status_code == 503, response.text
@@ -171,3 +171,4 @@ def test_a_frozen_database_gets_a_503_at_the_request_deadline_not_a_hang(outage_
 
 
 ONE_HOUR = "symbol=AAPL&interval=1m&start=2026-11-29T10:00:00Z&end=2026-11-29T11:00:00Z"
+TRADES = "/trades?symbol=AAPL&limit=5&start=2026-11-29T10:00:00Z&end=2026-11-29T11:00:00Z"
