@@ -15,7 +15,7 @@ from domain.candles import Candle, Interval, bucket_start, candles_of
 from domain.heartbeat import Heartbeat
 from domain.ranges import TimeRange
 from domain.series import Bar, bar_of
-from domain.trades import Trade, TradeKey, trade_key
+from domain.trades import StoredTrade, Trade, TradeKey, trade_key
 
 
 class FrozenClock:
@@ -80,9 +80,9 @@ class InMemoryTradeRepository:
                 latest[trade.symbol] = trade
         return list(latest.values())
 
-    async def page(self, symbol: str, window: TimeRange, after: TradeKey | None, limit: int) -> list[Trade]:
+    async def page(self, symbol: str, window: TimeRange, after: TradeKey | None, limit: int) -> list[StoredTrade]:
         found = [
-            t
+            StoredTrade(t.symbol, t.ts, t.price, t.volume, t.id or 0)
             for t in self._store.trades
             if t.symbol == symbol and window.start <= t.ts < window.end and (after is None or trade_key(t) > after)
         ]

@@ -12,7 +12,7 @@ from domain.candles import Candle, Interval
 from domain.heartbeat import Heartbeat
 from domain.ranges import TimeRange
 from domain.series import Bar
-from domain.trades import Trade, TradeKey
+from domain.trades import StoredTrade, Trade, TradeKey
 
 
 class Clock(Protocol):
@@ -37,7 +37,7 @@ class TradeRepository(Protocol):
 
     async def latest_per_symbol(self) -> list[Trade]: ...
 
-    async def page(self, symbol: str, window: TimeRange, after: TradeKey | None, limit: int) -> list[Trade]:
+    async def page(self, symbol: str, window: TimeRange, after: TradeKey | None, limit: int) -> list[StoredTrade]:
         """Up to `limit` trades of `symbol` in `window`, in (timestamp, id) order, strictly after `after`."""
 
     async def candles(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from application.ports import UnitOfWorkFactory
 from domain.errors import InvalidValue, UnknownSymbol
 from domain.ranges import TimeRange
-from domain.trades import SUPPORTED_SYMBOLS, Trade, TradeKey, trade_key
+from domain.trades import SUPPORTED_SYMBOLS, StoredTrade, TradeKey, trade_key
 
 DEFAULT_PAGE = 1000
 MAX_PAGE = 10_000
@@ -24,7 +24,7 @@ class TradeQuery:
 
 @dataclass(frozen=True, slots=True)
 class TradePage:
-    trades: list[Trade]
+    trades: list[StoredTrade]
     next_after: TradeKey | None
     """Where the next page starts, or None when this page is the last."""
 

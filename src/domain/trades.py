@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from domain.errors import InvalidValue
 
@@ -67,7 +68,18 @@ TradeKey = tuple[datetime, int]
 """(timestamp, trade id): the order that decides open and close, so ties are deterministic."""
 
 
-def trade_key(trade: Trade) -> TradeKey:
+class StoredTrade(NamedTuple):
+    """A trade read back for serving. The schema checked it when it was written, so building one checks
+    nothing again: a page holds up to ten thousand, and a `Trade` validates every field."""
+
+    symbol: str
+    ts: datetime
+    price: Decimal
+    volume: int
+    id: int
+
+
+def trade_key(trade: Trade | StoredTrade) -> TradeKey:
     return (trade.ts, trade.id if trade.id is not None else 0)
 
 

@@ -17,7 +17,7 @@ from domain.candles import BucketSpan, Interval, candles_of
 from domain.errors import InvalidValue, TooManyCandles, UnknownSymbol
 from domain.ranges import TimeRange
 from domain.series import Bar, bar_of
-from domain.trades import Trade, trade_key
+from domain.trades import StoredTrade, Trade, trade_key
 from tests.fakes import FakeUnitOfWorkFactory, FrozenClock
 from tests.oracles import expected_ohlcv
 from tests.strategies import EPOCH_2026, instants, intervals, prices, time_ranges, trade_lists
@@ -164,8 +164,9 @@ async def test_paging_visits_every_trade_once_in_time_then_id_order(trades: list
         if page.next_after is None:
             break
         after = page.next_after
-    assert seen == sorted(uow.store.trades, key=trade_key)
-    assert candles_of(seen, M1) == candles_of(trades, M1)
+    stored = sorted(uow.store.trades, key=trade_key)
+    assert seen == [StoredTrade(t.symbol, t.ts, t.price, t.volume, t.id or 0) for t in stored]
+    assert candles_of([Trade(*t) for t in seen], M1) == candles_of(trades, M1)
 
 
 async def test_a_page_limit_outside_one_to_ten_thousand_is_refused() -> None:

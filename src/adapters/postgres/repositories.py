@@ -17,7 +17,7 @@ from adapters.postgres.tables import ingestion_heartbeat, ingestion_watermark, s
 from domain.candles import Candle, Interval
 from domain.heartbeat import Heartbeat
 from domain.ranges import TimeRange
-from domain.trades import Trade, TradeKey
+from domain.trades import StoredTrade, Trade, TradeKey
 
 HEARTBEAT_SOURCE = "synthetic"
 READ_HEARTBEAT = f"SELECT {', '.join(Heartbeat.__slots__)} FROM ingestion_heartbeat WHERE source = %s"
@@ -72,7 +72,7 @@ class PostgresTradeRepository:
         result = await self._session.execute(select(latest).select_from(symbols).join(latest, text("true")))
         return [Trade(r.symbol, r.ts, r.price, r.volume, r.id) for r in result]
 
-    async def page(self, symbol: str, window: TimeRange, after: TradeKey | None, limit: int) -> list[Trade]:
+    async def page(self, symbol: str, window: TimeRange, after: TradeKey | None, limit: int) -> list[StoredTrade]:
         return await page_trades(self._session, symbol, window, after, limit)
 
     async def candles(

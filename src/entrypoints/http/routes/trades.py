@@ -9,14 +9,13 @@ from litestar.di import NamedDependency
 from litestar.params import Parameter
 
 from application.trades import DEFAULT_PAGE, MAX_PAGE, ListTrades, TradePage, TradeQuery
-from domain.trades import SUPPORTED_SYMBOLS, Trade
+from domain.trades import SUPPORTED_SYMBOLS, StoredTrade
 from entrypoints.http.errors import problem_responses
 from entrypoints.http.params import TIME_FORMAT, decode_cursor, encode_cursor, parse_window
 from market_data_client.contract import TradeOut, TradesResponse
 
 
-def trade_out(trade: Trade) -> TradeOut:
-    assert trade.id is not None  # stored trades always have one
+def trade_out(trade: StoredTrade) -> TradeOut:
     return TradeOut(trade.id, trade.symbol, trade.ts, trade.price, trade.volume)
 
 
