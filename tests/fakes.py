@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import Self
 
 from application.candles import STORED_INTERVALS
-from application.ports import StoreStatistics
+from application.ports import StoredCandles, StoreStatistics
 from domain.candles import Candle, Interval, bucket_start, candles_of
 from domain.heartbeat import Heartbeat
 from domain.ranges import TimeRange
@@ -80,14 +80,6 @@ class InMemoryTradeRepository:
                 latest[trade.symbol] = trade
         return list(latest.values())
 
-    async def page(self, symbol: str, window: TimeRange, after: TradeKey | None, limit: int) -> list[StoredTrade]:
-        found = [
-            StoredTrade(t.symbol, t.ts, t.price, t.volume, t.id or 0)
-            for t in self._store.trades
-            if t.symbol == symbol and window.start <= t.ts < window.end and (after is None or trade_key(t) > after)
-        ]
-        return sorted(found, key=trade_key)[:limit]
-
     async def candles(
         self, symbol: str, interval: Interval, spans: Sequence[tuple[datetime, datetime]]
     ) -> list[Candle]:
@@ -101,14 +93,6 @@ class InMemoryCandleRepository:
         self._store = store
         self.pending: dict[tuple[str, str, datetime], Candle] = {}
         self.repaired_spans: list[list[tuple[datetime, datetime]]] = []
-
-    async def bars(self, symbol: str, interval: Interval, first: datetime, end: datetime) -> list[Bar]:
-        found = [
-            c
-            for (sym, name, start), c in self._store.candles.items()
-            if sym == symbol and name == interval.name and first <= start < end
-        ]
-        return [bar_of(c) for c in sorted(found, key=lambda c: c.start)]
 
     async def repair(self, symbol: str, interval: Interval, spans: Sequence[tuple[datetime, datetime]]) -> list[Bar]:
         self.repaired_spans.append(list(spans))
@@ -154,6 +138,34 @@ class InMemorySymbolRepository:
 
     async def list(self) -> list[str]:
         return sorted(self._store.symbols + self.pending)
+
+
+class InMemoryMarketReads:
+    """The hot reads, from the store as committed (they run outside any unit of work)."""
+
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self.reads = 0
+
+    async def stored_candles(self, symbol: str, interval: Interval, first: datetime, end: datetime) -> StoredCandles:
+        self.reads += 1
+        watermark = await InMemoryWatermarkStore(self._store).get()
+        heartbeat = await InMemoryHeartbeatStore(self._store).get()
+        found = [
+            c
+            for (sym, name, start), c in self._store.candles.items()
+            if sym == symbol and name == interval.name and first <= start < end
+        ]
+        return StoredCandles(watermark, heartbeat, [bar_of(c) for c in sorted(found, key=lambda c: c.start)])
+
+    async def trade_page(self, symbol: str, window: TimeRange, after: TradeKey | None, limit: int) -> list[StoredTrade]:
+        self.reads += 1
+        found = [
+            StoredTrade(t.symbol, t.ts, t.price, t.volume, t.id or 0)
+            for t in self._store.trades
+            if t.symbol == symbol and window.start <= t.ts < window.end and (after is None or trade_key(t) > after)
+        ]
+        return sorted(found, key=trade_key)[:limit]
 
 
 class FakeUnitOfWork:

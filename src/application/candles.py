@@ -7,10 +7,11 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from application.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from application.ports import Clock, MarketReads, UnitOfWorkFactory
 from domain.candles import INTERVALS, MAX_CANDLES, BucketSpan, Interval
 from domain.errors import InvalidValue, UnknownSymbol
 from domain.freshness import Freshness, assess_freshness
+from domain.heartbeat import Heartbeat
 from domain.local_days import DAY, LocalDays
 from domain.ranges import TimeRange
 from domain.series import Bar, bar_of, fill_previous, is_final, roll_into
@@ -66,8 +67,14 @@ class GetCandles:
     """
 
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, interval_seconds: float, max_candles: int = MAX_CANDLES
+        self,
+        reads: MarketReads,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        interval_seconds: float,
+        max_candles: int = MAX_CANDLES,
     ) -> None:
+        self._reads = reads
         self._uow = uow
         self._clock = clock
         self._interval_seconds = interval_seconds
@@ -77,18 +84,17 @@ class GetCandles:
         if query.symbol not in SUPPORTED_SYMBOLS:
             raise UnknownSymbol(query.symbol, SUPPORTED_SYMBOLS)
         buckets = self._buckets(query)
-        async with self._uow() as uow:
-            # The watermark BEFORE the candles: a batch committed in between can only leave the
-            # candles newer than the watermark says, never call a candle final that is not.
-            watermark = await uow.watermark.get()
-            heartbeat = await uow.heartbeat.get()
-            if isinstance(buckets, LocalDays):
-                base = buckets.rollup_base()
-                parts = await _bars(uow, query.symbol, BucketSpan(base, buckets.first, buckets.end))
-                bars = roll_into(parts, buckets.buckets)
-            else:
-                bars = await _bars(uow, query.symbol, buckets)
-            await uow.commit()  # keeps what the repair path stored; a read-only transaction otherwise
+        span = (
+            BucketSpan(buckets.rollup_base(), buckets.first, buckets.end) if isinstance(buckets, LocalDays) else buckets
+        )
+        if span.interval in STORED_INTERVALS:
+            stored = await self._reads.stored_candles(query.symbol, span.interval, span.first, span.end)
+            watermark, heartbeat = stored.watermark, stored.heartbeat
+            bars = await self._with_repairs(query.symbol, span, stored.bars)
+        else:
+            watermark, heartbeat, bars = await self._computed(query.symbol, span)
+        if isinstance(buckets, LocalDays):
+            bars = roll_into(bars, buckets.buckets)
         if query.fill is Fill.PREVIOUS:
             bounds = buckets.buckets if isinstance(buckets, LocalDays) else buckets.bounds()
             bars = fill_previous(bars, bounds)
@@ -97,24 +103,29 @@ class GetCandles:
         first, end = buckets.first, buckets.end
         return CandleSeries(query.symbol, query.interval, query.zone, first, end, bars, now, watermark, freshness)
 
+    async def _with_repairs(self, symbol: str, span: BucketSpan, stored: list[Bar]) -> list[Bar]:
+        """Plus the bars of buckets that have trades but no stored candle, stored on the way (the repair path)."""
+        missing = span.gaps(bar.start for bar in stored)
+        if not missing:
+            return stored
+        async with self._uow() as uow:
+            repaired = await uow.candles.repair(symbol, span.interval, missing)
+            await uow.commit()
+        if not repaired:
+            return stored
+        return sorted([*stored, *repaired], key=lambda bar: bar.start)
+
+    async def _computed(self, symbol: str, span: BucketSpan) -> tuple[datetime | None, Heartbeat | None, list[Bar]]:
+        """`1s` candles, computed from the trades; the watermark read before them, as for stored ones."""
+        async with self._uow() as uow:
+            watermark = await uow.watermark.get()
+            heartbeat = await uow.heartbeat.get()
+            candles = await uow.trades.candles(symbol, span.interval, [(span.first, span.end)])
+        return watermark, heartbeat, [bar_of(c) for c in candles]
+
     def _buckets(self, query: CandleQuery) -> BucketSpan | LocalDays:
         if query.zone is None:
             return BucketSpan.select(query.window, query.interval, self._max)
         if query.interval != DAY:
             raise InvalidValue("tz", str(query.zone), "only with interval=1d (local-day buckets); omit it otherwise")
         return LocalDays.select(query.window, query.zone, self._max)
-
-
-async def _bars(uow: UnitOfWork, symbol: str, span: BucketSpan) -> list[Bar]:
-    """Stored bars of the span, plus those of buckets with trades but no stored candle (stored on the way)."""
-    interval = span.interval
-    if interval not in STORED_INTERVALS:
-        return [bar_of(c) for c in await uow.trades.candles(symbol, interval, [(span.first, span.end)])]
-    stored = await uow.candles.bars(symbol, interval, span.first, span.end)
-    missing = span.gaps(bar.start for bar in stored)
-    if not missing:
-        return stored
-    repaired = await uow.candles.repair(symbol, interval, missing)
-    if not repaired:
-        return stored
-    return sorted([*stored, *repaired], key=lambda bar: bar.start)

@@ -37,20 +37,36 @@ class TradeRepository(Protocol):
 
     async def latest_per_symbol(self) -> list[Trade]: ...
 
-    async def page(self, symbol: str, window: TimeRange, after: TradeKey | None, limit: int) -> list[StoredTrade]:
-        """Up to `limit` trades of `symbol` in `window`, in (timestamp, id) order, strictly after `after`."""
-
     async def candles(
         self, symbol: str, interval: Interval, spans: Sequence[tuple[datetime, datetime]]
     ) -> list[Candle]:
         """The candles of the trades in these bucket-aligned spans, computed where the trades are."""
 
 
+@dataclass(frozen=True, slots=True)
+class StoredCandles:
+    """Stored bars with the watermark and the heartbeat, the watermark read first."""
+
+    watermark: datetime | None
+    heartbeat: Heartbeat | None
+    bars: list[Bar]
+
+
+class MarketReads(Protocol):
+    """The hot reads of /candles and /trades: no transaction to open or end, one round trip each."""
+
+    async def stored_candles(self, symbol: str, interval: Interval, first: datetime, end: datetime) -> StoredCandles:
+        """The watermark, then the heartbeat, then the stored candles of buckets starting in `[first, end)`.
+
+        Read in that order, a candle is never called final while staler than the watermark says.
+        """
+
+    async def trade_page(self, symbol: str, window: TimeRange, after: TradeKey | None, limit: int) -> list[StoredTrade]:
+        """Up to `limit` trades of `symbol` in `window`, in (timestamp, id) order, strictly after `after`."""
+
+
 class CandleRepository(Protocol):
     """Stored candles, which every trade write keeps equal to the candles of its trades, in its own transaction."""
-
-    async def bars(self, symbol: str, interval: Interval, first: datetime, end: datetime) -> list[Bar]:
-        """Stored candles of buckets starting in `[first, end)`, by start, as served."""
 
     async def repair(self, symbol: str, interval: Interval, spans: Sequence[tuple[datetime, datetime]]) -> list[Bar]:
         """The candles of the trades in these bucket-aligned spans, computed from the trades, by start.

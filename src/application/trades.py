@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.ports import UnitOfWorkFactory
+from application.ports import MarketReads
 from domain.errors import InvalidValue, UnknownSymbol
 from domain.ranges import TimeRange
 from domain.trades import SUPPORTED_SYMBOLS, StoredTrade, TradeKey, trade_key
@@ -36,17 +36,16 @@ class ListTrades:
     stored are never repeated or skipped, whatever is written meanwhile.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
-        self._uow = uow
+    def __init__(self, reads: MarketReads) -> None:
+        self._reads = reads
 
     async def __call__(self, query: TradeQuery) -> TradePage:
         if query.symbol not in SUPPORTED_SYMBOLS:
             raise UnknownSymbol(query.symbol, SUPPORTED_SYMBOLS)
         if not 1 <= query.limit <= MAX_PAGE:
             raise InvalidValue("limit", query.limit, f"an integer from 1 to {MAX_PAGE}")
-        async with self._uow() as uow:
-            # One more than asked tells whether another page exists without a count.
-            rows = await uow.trades.page(query.symbol, query.window, query.after, query.limit + 1)
+        # One more than asked tells whether another page exists without a count.
+        rows = await self._reads.trade_page(query.symbol, query.window, query.after, query.limit + 1)
         page = rows[: query.limit]
         more = len(rows) > query.limit
         return TradePage(page, trade_key(page[-1]) if more else None)

@@ -14,6 +14,7 @@ from adapters.http_client.service_api import service_api_resource
 from adapters.postgres.change_log import PostgresChangeLog, PostgresChangeNotices
 from adapters.postgres.engine import PoolSettings, PostgresHealthProbe, engine_resource
 from adapters.postgres.leader import LeaderUnitOfWorkFactory, leader_lock_resource
+from adapters.postgres.market_reads import PostgresMarketReads
 from adapters.postgres.statistics import PostgresStatisticsReader
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from adapters.synthetic.source import SyntheticTradeSource
@@ -61,6 +62,7 @@ class Gateways(containers.DeclarativeContainer):
     )
     sessions = providers.Singleton(async_sessionmaker, engine, expire_on_commit=False)
     unit_of_work = providers.Singleton(PostgresUnitOfWorkFactory, sessions)
+    market_reads = providers.Singleton(PostgresMarketReads, engine)
     health_probe = providers.Singleton(PostgresHealthProbe, engine, timeout_seconds=1.0)
     # /status/ingestion and /metrics must answer within a second: a shorter deadline.
     status_probe = providers.Singleton(
@@ -123,13 +125,15 @@ class UseCases(containers.DeclarativeContainer):
         core.settings.provided.ingestion_interval_seconds,
         core.settings.provided.status_db_timeout_seconds,
     )
-    get_candles = providers.Factory(
+    # Singletons: they keep nothing between calls, and the hot paths should not build them per request.
+    get_candles = providers.Singleton(
         GetCandles,
+        gateways.market_reads,
         gateways.unit_of_work,
         core.clock,
         core.settings.provided.ingestion_interval_seconds,
     )
-    list_trades = providers.Factory(ListTrades, gateways.unit_of_work)
+    list_trades = providers.Singleton(ListTrades, gateways.market_reads)
 
 
 class Container(containers.DeclarativeContainer):

@@ -18,7 +18,7 @@ from domain.errors import InvalidValue, TooManyCandles, UnknownSymbol
 from domain.ranges import TimeRange
 from domain.series import Bar, bar_of
 from domain.trades import StoredTrade, Trade, trade_key
-from tests.fakes import FakeUnitOfWorkFactory, FrozenClock
+from tests.fakes import FakeUnitOfWorkFactory, FrozenClock, InMemoryMarketReads
 from tests.oracles import expected_ohlcv
 from tests.strategies import EPOCH_2026, instants, intervals, prices, time_ranges, trade_lists
 
@@ -33,7 +33,7 @@ def trade(seconds: float, price: str, volume: int = 1) -> Trade:
 
 def setup(now: datetime) -> tuple[FakeUnitOfWorkFactory, FrozenClock, GetCandles]:
     uow, clock = FakeUnitOfWorkFactory(), FrozenClock(now)
-    return uow, clock, GetCandles(uow, clock, 1.0)
+    return uow, clock, GetCandles(InMemoryMarketReads(uow.store), uow, clock, 1.0)
 
 
 async def write(uow: FakeUnitOfWorkFactory, *trades: Trade, watermark: datetime | None = None) -> None:
@@ -155,7 +155,7 @@ async def test_fill_previous_carries_the_close_across_empty_buckets() -> None:
 async def test_paging_visits_every_trade_once_in_time_then_id_order(trades: list[Trade], limit: int) -> None:
     uow = FakeUnitOfWorkFactory()
     await write(uow, *trades)
-    list_trades, seen, after = ListTrades(uow), [], None
+    list_trades, seen, after = ListTrades(InMemoryMarketReads(uow.store)), [], None
     everything = TimeRange(EPOCH_2026, EPOCH_2026 + timedelta(minutes=10))
     while True:
         page = await list_trades(TradeQuery("AAPL", everything, limit, after))
@@ -171,7 +171,7 @@ async def test_paging_visits_every_trade_once_in_time_then_id_order(trades: list
 
 async def test_a_page_limit_outside_one_to_ten_thousand_is_refused() -> None:
     with pytest.raises(InvalidValue) as raised:
-        await ListTrades(FakeUnitOfWorkFactory())(TradeQuery("AAPL", window(0, 1), 10_001))
+        await ListTrades(InMemoryMarketReads(FakeUnitOfWorkFactory().store))(TradeQuery("AAPL", window(0, 1), 10_001))
     assert raised.value.field == "limit"
 
 

@@ -6,18 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from psycopg import AsyncCursor
-from psycopg.rows import RowMaker
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.postgres.driver import driver_connection
 from adapters.postgres.tables import VWAP
 from domain.candles import Candle, Interval
-from domain.ranges import TimeRange
 from domain.series import Bar
-from domain.trades import StoredTrade, TradeKey
 
 # Bucket starts are computed as in the domain: date_bin from the Unix epoch, in
 # absolute time, so no session time zone can shift them. Open and close are the
@@ -69,31 +64,6 @@ REPAIR_CANDLES = text(
     SELECT {BAR_COLUMNS} FROM computed ORDER BY bucket_start
     """
 ).bindparams(*_SPANS)
-_TRADES = "SELECT symbol, ts, price, volume, id FROM trades WHERE symbol = %s AND ts >= %s AND ts < %s"
-FIRST_PAGE = _TRADES + " ORDER BY ts, id LIMIT %s"
-# The whole key in the row comparison lets the primary key index seek straight to the cursor.
-NEXT_PAGE = _TRADES + " AND (symbol, ts, id) > (%s, %s, %s) ORDER BY ts, id LIMIT %s"
-STORED_BARS = f"""
-    SELECT {BAR_COLUMNS} FROM candles
-    WHERE symbol = %s AND "interval" = %s AND bucket_start >= %s AND bucket_start < %s
-    ORDER BY bucket_start
-"""
-
-
-async def page_trades(
-    session: AsyncSession, symbol: str, window: TimeRange, after: TradeKey | None, limit: int
-) -> list[StoredTrade]:
-    # The hot path of /trades: straight on the driver, as a prepared statement, rows built into
-    # StoredTrades as they are parsed (SQLAlchemy's result layer cost more than the query).
-    raw = await driver_connection(session)
-    async with raw.cursor(row_factory=_stored_trades) as cursor:
-        if after is None:
-            await cursor.execute(FIRST_PAGE, (symbol, window.start, window.end, limit), prepare=True)
-        else:
-            params = (symbol, window.start, window.end, symbol, after[0], after[1], limit)
-            await cursor.execute(NEXT_PAGE, params, prepare=True)
-        rows: list[StoredTrade] = await cursor.fetchall()
-        return rows
 
 
 async def aggregate_candles(
@@ -125,30 +95,12 @@ class PostgresCandleRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def bars(self, symbol: str, interval: Interval, first: datetime, end: datetime) -> list[Bar]:
-        # The hot path of /candles: straight on the driver, as a prepared statement, each row
-        # built into a Bar as it is parsed (the schema checked the rows when they were written).
-        # SQLAlchemy's result layer would cost more than PostgreSQL takes to read them.
-        raw = await driver_connection(self._session)
-        async with raw.cursor(row_factory=_bars) as cursor:
-            await cursor.execute(STORED_BARS, (symbol, interval.name, first, end), prepare=True)
-            bars: list[Bar] = await cursor.fetchall()
-            return bars
-
     async def repair(self, symbol: str, interval: Interval, spans: Sequence[tuple[datetime, datetime]]) -> list[Bar]:
         if not spans:
             return []
         params = {"interval": interval.name, **_span_params(symbol, interval, spans)}
         result = await self._session.execute(REPAIR_CANDLES, params)
         return [Bar(*row) for row in result.tuples()]
-
-
-def _bars(cursor: AsyncCursor[Any]) -> RowMaker[Bar]:
-    return Bar._make
-
-
-def _stored_trades(cursor: AsyncCursor[Any]) -> RowMaker[StoredTrade]:
-    return StoredTrade._make
 
 
 def _span_params(symbol: str, interval: Interval, spans: Sequence[tuple[datetime, datetime]]) -> dict[str, Any]:

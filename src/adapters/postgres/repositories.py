@@ -12,12 +12,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.postgres.driver import driver_connection
-from adapters.postgres.market_data import aggregate_candles, page_trades
+from adapters.postgres.market_data import aggregate_candles
 from adapters.postgres.tables import ingestion_heartbeat, ingestion_watermark, symbols, trades
 from domain.candles import Candle, Interval
 from domain.heartbeat import Heartbeat
-from domain.ranges import TimeRange
-from domain.trades import StoredTrade, Trade, TradeKey
+from domain.trades import Trade
 
 HEARTBEAT_SOURCE = "synthetic"
 READ_HEARTBEAT = f"SELECT {', '.join(Heartbeat.__slots__)} FROM ingestion_heartbeat WHERE source = %s"
@@ -71,9 +70,6 @@ class PostgresTradeRepository:
         )
         result = await self._session.execute(select(latest).select_from(symbols).join(latest, text("true")))
         return [Trade(r.symbol, r.ts, r.price, r.volume, r.id) for r in result]
-
-    async def page(self, symbol: str, window: TimeRange, after: TradeKey | None, limit: int) -> list[StoredTrade]:
-        return await page_trades(self._session, symbol, window, after, limit)
 
     async def candles(
         self, symbol: str, interval: Interval, spans: Sequence[tuple[datetime, datetime]]

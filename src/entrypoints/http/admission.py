@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 import msgspec
@@ -74,8 +75,8 @@ class DatabaseGate:
             await send(message)
 
         self.in_flight += 1
-        work = asyncio.ensure_future(self._app(scope, receive, send_unless_abandoned))
-        work.add_done_callback(self._release)
+        work = asyncio.ensure_future(self._counted(self._app(scope, receive, send_unless_abandoned)))
+        work.add_done_callback(_retrieve)
         try:
             done, _ = await asyncio.wait({work}, timeout=self._deadline)
             if done or started:  # a response under way is never cut off mid-body
@@ -101,13 +102,21 @@ class DatabaseGate:
             waiting += f", {self.overdue} of them past their deadline (the database is slow to answer)"
         return f"the service is busy: {waiting}; retry after 1 s"
 
-    def _release(self, work: asyncio.Future[None]) -> None:
-        self.in_flight -= 1
-        if not work.cancelled():
-            work.exception()  # read, so that asyncio does not log it; Litestar already answered for it
+    async def _counted(self, work: Awaitable[None]) -> None:
+        # Released as the work ends, in its own step: a done callback would run a loop turn later,
+        # after the client may already have sent its next request on the same connection.
+        try:
+            await work
+        finally:
+            self.in_flight -= 1
 
     def _overdue_done(self, _: asyncio.Future[None]) -> None:
         self.overdue -= 1
+
+
+def _retrieve(work: asyncio.Future[None]) -> None:
+    if not work.cancelled():
+        work.exception()  # read, so that asyncio does not log it; Litestar already answered for it
 
 
 async def _send_problem(send: Send, title: str, detail: str, retry_after: float = 1.0) -> None:
