@@ -80,6 +80,9 @@ class OperationsThread:
         self._stop: asyncio.Event | None = None
         self._probes: _Probes | None = None
         self._refreshing: asyncio.Future[StatusSnapshot] | None = None
+        """On the operations loop: the read in flight there."""
+        self._measuring: asyncio.Future[StatusSnapshot] | None = None
+        """On the API's loop: the request to the operations loop in flight."""
         self._started = threading.Event()
         self._demand = _Demand(BUSY_REQUESTS_PER_SECOND, monotonic)
         self.snapshot: StatusSnapshot | None = None
@@ -97,6 +100,12 @@ class OperationsThread:
         busy = self._demand.busy()
         if busy and snapshot is not None and self._monotonic() - snapshot.taken_at <= SHARED_FOR_SECONDS:
             return snapshot
+        # Callers on this loop share one request to the other loop, as they share its read there.
+        if self._measuring is None or self._measuring.done():
+            self._measuring = asyncio.ensure_future(self._measure_on_own_loop(snapshot))
+        return await asyncio.shield(self._measuring)
+
+    async def _measure_on_own_loop(self, snapshot: StatusSnapshot | None) -> StatusSnapshot:
         deadline = self._settings.status_db_timeout_seconds
         try:
             return await self._on_own_loop(self._refresh, deadline + ANSWER_MARGIN_SECONDS)

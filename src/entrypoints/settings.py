@@ -33,7 +33,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ingestion_trades_per_tick: Count = 5
     ingestion_seed: int | None = None
     ingestion_max_backoff_seconds: Positive = 30.0
-    db_pool_size: Count = 10
+    db_pool_size: Count = 20
     db_max_overflow: Annotated[int, Meta(ge=0)] = 10
     db_pool_timeout_seconds: Positive = 5.0
     db_connect_timeout_seconds: Count = 3

@@ -30,8 +30,9 @@ class PoolSettings:
     statement_timeout_ms: int = 15_000
 
 
-IDLE_PING_SECONDS = 1.0
-"""A pooled connection idle longer than this is pinged before use; one in steady use is not."""
+IDLE_PING_SECONDS = 0.25
+"""A pooled connection idle longer than this is pinged before use; one in steady use is not. Shorter
+than any restart of PostgreSQL (stop, start, accept), so a connection that was idle across one is pinged."""
 
 
 def build_engine(url: str, pool: PoolSettings, application_name: str = "mdp") -> AsyncEngine:
@@ -41,6 +42,8 @@ def build_engine(url: str, pool: PoolSettings, application_name: str = "mdp") ->
         max_overflow=pool.max_overflow,
         pool_timeout=pool.timeout_seconds,
         pool_recycle=1800,
+        # The most recently returned connection first: in steady use one stays warm (and unpinged).
+        pool_use_lifo=True,
         connect_args={
             "connect_timeout": pool.connect_timeout_seconds,
             "application_name": application_name,
@@ -63,6 +66,9 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "checkout")
     def ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection) -> None:
+        if getattr(record.driver_connection, "closed", False):
+            # A read on the driver found the server gone, and SQLAlchemy never saw the error.
+            raise DisconnectionError("the connection was closed under a previous user")
         idle_since = record.info.get("idle_since")
         if idle_since is None or time.monotonic() - idle_since <= IDLE_PING_SECONDS:
             return

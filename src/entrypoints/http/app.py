@@ -20,7 +20,7 @@ from litestar.template.config import TemplateConfig
 from entrypoints.container import Container, build_container, resolve, start_resources, stop_resources
 from entrypoints.http.admission import DatabaseGate, ShedCounts
 from entrypoints.http.dashboard import page as dashboard_page
-from entrypoints.http.dependencies import DEPENDENCIES
+from entrypoints.http.dependencies import dependencies
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.latency import LatencyMiddleware, LatencyRecorder
 from entrypoints.http.routes import health, observability, symbols
@@ -29,7 +29,7 @@ from entrypoints.http.routes.candles import get_candles
 from entrypoints.http.routes.trades import list_trades
 from entrypoints.http.security import HeadAsGet, SecurityHeaders, is_loopback
 from entrypoints.http.shared_answers import SharedAnswers
-from entrypoints.http.status_responses import Runtime
+from entrypoints.http.status_responses import Runtime, StatusReporter
 from entrypoints.http.warmup import warm_up
 from entrypoints.operations import OperationsThread
 from entrypoints.settings import SettingsError, load_settings
@@ -90,7 +90,7 @@ def create_app(container: Container, measure_latency: bool = True) -> Litestar:
         ],
         middleware=[DefineMiddleware(LatencyMiddleware, recorder=latency)] if measure_latency else [],
         template_config=TemplateConfig(directory=dashboard_page.TEMPLATES, engine=JinjaTemplateEngine),
-        dependencies=DEPENDENCIES,
+        dependencies=dependencies(),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
         logging_config=None,  # keep the process-wide format set by the CLI
@@ -108,7 +108,6 @@ def create_app(container: Container, measure_latency: bool = True) -> Litestar:
             DatabaseGate(app.asgi_handler, settings.db_max_requests, settings.request_deadline_seconds, shed_counts)
         )
     )
-    app.state.shed_counts = shed_counts
     app.state.operations = operations
     app.state.shared_answers = SharedAnswers(ttl_seconds=1.0)
     app.state.operator_token = settings.operator_token
@@ -118,7 +117,8 @@ def create_app(container: Container, measure_latency: bool = True) -> Litestar:
         )
     app.state.container = container
     app.state.latency = latency
-    app.state.runtime = Runtime(settings.resolved_instance_id, VERSION, container.core.clock().now())
+    app.state.runtime = runtime = Runtime(settings.resolved_instance_id, VERSION, container.core.clock().now())
+    app.state.status_reporter = StatusReporter(operations, runtime, latency, shed_counts)
     return app
 
 

@@ -14,11 +14,8 @@ from application.candles import GetCandles
 from application.symbols import ListSymbols
 from application.trades import ListTrades
 from entrypoints.container import resolve
-from entrypoints.http.admission import ShedCounts
-from entrypoints.http.latency import LatencyRecorder
 from entrypoints.http.security import NONCE_KEY
-from entrypoints.http.shared_answers import SharedAnswers
-from entrypoints.http.status_responses import Runtime
+from entrypoints.http.status_responses import StatusReporter
 from entrypoints.operations import OperationsThread
 from entrypoints.settings import Settings
 
@@ -47,20 +44,8 @@ def _operations(state: State) -> OperationsThread:
     return state.operations  # type: ignore[no-any-return]
 
 
-def _shed_counts(state: State) -> ShedCounts:
-    return state.shed_counts  # type: ignore[no-any-return]
-
-
-def _shared_answers(state: State) -> SharedAnswers:
-    return state.shared_answers  # type: ignore[no-any-return]
-
-
-def _runtime(state: State) -> Runtime:
-    return state.runtime  # type: ignore[no-any-return]
-
-
-def _latency(state: State) -> LatencyRecorder:
-    return state.latency  # type: ignore[no-any-return]
+def _status_reporter(state: State) -> StatusReporter:
+    return state.status_reporter  # type: ignore[no-any-return]
 
 
 async def _dashboard_api(state: State) -> ServiceApi:
@@ -76,18 +61,19 @@ def _csp_nonce(request: Request[Any, Any, Any]) -> str:
     return str(request.scope.get("state", {}).get(NONCE_KEY, ""))
 
 
-DEPENDENCIES = {
-    "csp_nonce": Provide(_csp_nonce, sync_to_thread=False),
-    "dashboard_api": Provide(_dashboard_api),
-    "dashboard_refresh_seconds": Provide(_dashboard_refresh_seconds, sync_to_thread=False),
-    "list_symbols_use_case": Provide(_list_symbols),
-    "get_candles_use_case": Provide(_get_candles),
-    "list_trades_use_case": Provide(_list_trades),
-    "candle_feed": Provide(_candle_feed),
-    "operations": Provide(_operations, sync_to_thread=False),
-    "shed_counts": Provide(_shed_counts, sync_to_thread=False),
-    "shared_answers": Provide(_shared_answers, sync_to_thread=False),
-    "runtime": Provide(_runtime, sync_to_thread=False),
-    "latency": Provide(_latency, sync_to_thread=False),
-    "settings": Provide(_settings, sync_to_thread=False),
-}
+def dependencies() -> dict[str, Provide]:
+    """A fresh set for each app. What lives as long as the app is resolved once and kept (`use_cache`):
+    the hot routes then pay nothing per request for it. Shared between apps (tests build many), a cached
+    value would outlive its app, hence a set per app."""
+    return {
+        "csp_nonce": Provide(_csp_nonce, sync_to_thread=False),
+        "dashboard_api": Provide(_dashboard_api, use_cache=True),
+        "dashboard_refresh_seconds": Provide(_dashboard_refresh_seconds, sync_to_thread=False, use_cache=True),
+        "list_symbols_use_case": Provide(_list_symbols, use_cache=True),
+        "get_candles_use_case": Provide(_get_candles, use_cache=True),
+        "list_trades_use_case": Provide(_list_trades, use_cache=True),
+        "candle_feed": Provide(_candle_feed, use_cache=True),
+        "operations": Provide(_operations, sync_to_thread=False, use_cache=True),
+        "status_reporter": Provide(_status_reporter, sync_to_thread=False, use_cache=True),
+        "settings": Provide(_settings, sync_to_thread=False, use_cache=True),
+    }

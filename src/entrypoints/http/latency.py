@@ -29,12 +29,15 @@ class RouteLatency:
 class _RouteStats:
     """One route: a histogram since start, and one per second for the rolling minute."""
 
-    __slots__ = ("seconds", "slots", "total")
+    __slots__ = ("earlier", "earlier_at", "seconds", "slots", "total")
 
     def __init__(self) -> None:
         self.total = Histogram()
         self.slots: list[Histogram | None] = [None] * WINDOW_SECONDS
         self.seconds = [-1] * WINDOW_SECONDS
+        self.earlier = Histogram()
+        """The window's whole seconds before `earlier_at`, merged once per second rather than per call."""
+        self.earlier_at = -1
 
     def record(self, ms: float, status: int, second: int) -> None:
         self.total.record(ms, status)
@@ -46,10 +49,17 @@ class _RouteStats:
         slot.record(ms, status)
 
     def last_minute(self, second: int) -> Histogram:
+        if self.earlier_at != second:
+            self.earlier = Histogram()
+            for slot, at in zip(self.slots, self.seconds, strict=True):
+                if slot is not None and 0 < second - at < WINDOW_SECONDS:
+                    self.earlier.merge(slot)
+            self.earlier_at = second
         merged = Histogram()
-        for slot, at in zip(self.slots, self.seconds, strict=True):
-            if slot is not None and second - at < WINDOW_SECONDS:
-                merged.merge(slot)
+        merged.merge(self.earlier)
+        current = self.slots[second % WINDOW_SECONDS]
+        if current is not None and self.seconds[second % WINDOW_SECONDS] == second:
+            merged.merge(current)  # the second under way changes between calls: always merged fresh
         return merged
 
 

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import msgspec
 
 from application.ingestion_status import IngestionReport
 from application.ports import DatabaseHealth
+from entrypoints.http.admission import ShedCounts
 from entrypoints.http.histogram import thousandths
-from entrypoints.http.latency import WINDOW_SECONDS, RouteLatency
+from entrypoints.http.latency import WINDOW_SECONDS, LatencyRecorder, RouteLatency
+from entrypoints.operations import OperationsThread
 from market_data_client.contract import (
     Counts,
     IngestionStats,
@@ -37,6 +39,35 @@ class Runtime:
 
     def uptime_seconds(self) -> float:
         return round(time.monotonic() - self.started_monotonic, 3)
+
+
+class StatusReporter:
+    """Builds `/status/ingestion` and `/metrics` from the operations loop's snapshot, judged now.
+
+    One dependency for the handlers that serve the most polled answers: Litestar resolves
+    several dependencies of one handler in a task group per request, which cost more than the answer.
+    """
+
+    def __init__(
+        self, operations: OperationsThread, runtime: Runtime, latency: LatencyRecorder, shed: ShedCounts
+    ) -> None:
+        self._operations = operations
+        self._runtime = runtime
+        self._latency = latency
+        self._shed = shed
+
+    async def status(self) -> IngestionStatusResponse:
+        snapshot = await self._operations.measure()
+        return status_response(snapshot.report.as_of(datetime.now(UTC)), snapshot.health, self._runtime)
+
+    async def metrics(self) -> tuple[MetricsResponse, list[RouteLatency]]:
+        snapshot = await self._operations.measure()
+        report = snapshot.report.as_of(datetime.now(UTC))
+        routes = self._latency.snapshot()
+        response = metrics_response(
+            report, snapshot.health, self._runtime, routes, snapshot.is_leader, self._shed.response()
+        )
+        return response, routes
 
 
 def db_healthy(report: IngestionReport, health: DatabaseHealth) -> bool:

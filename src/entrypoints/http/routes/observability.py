@@ -8,18 +8,14 @@ tells a load balancer whether to send traffic.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 
 from entrypoints.http import prometheus
-from entrypoints.http.admission import ShedCounts
-from entrypoints.http.latency import LatencyRecorder
 from entrypoints.http.security import operator_guard
-from entrypoints.http.status_responses import Runtime, metrics_response, status_response
-from entrypoints.operations import OperationsThread
+from entrypoints.http.status_responses import StatusReporter
 from market_data_client.contract import IngestionStatusResponse, MetricsResponse
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -29,12 +25,8 @@ NO_STORE = {"Cache-Control": "no-store"}
     "/status/ingestion",
     summary="Ingestion freshness: alive or dead, heartbeat age, DB health; 200 even when dead or the DB is down",
 )
-async def ingestion_status(
-    operations: NamedDependency[OperationsThread], runtime: NamedDependency[Runtime]
-) -> Response[IngestionStatusResponse]:
-    measured = await operations.measure()
-    report = measured.report.as_of(datetime.now(UTC))
-    return Response(status_response(report, measured.health, runtime), headers=NO_STORE)
+async def ingestion_status(status_reporter: NamedDependency[StatusReporter]) -> Response[IngestionStatusResponse]:
+    return Response(await status_reporter.status(), headers=NO_STORE)
 
 
 @get(
@@ -47,16 +39,9 @@ async def ingestion_status(
     ),
 )
 async def metrics(
-    request: Request[Any, Any, Any],
-    operations: NamedDependency[OperationsThread],
-    runtime: NamedDependency[Runtime],
-    latency: NamedDependency[LatencyRecorder],
-    shed_counts: NamedDependency[ShedCounts],
+    request: Request[Any, Any, Any], status_reporter: NamedDependency[StatusReporter]
 ) -> Response[MetricsResponse] | Response[bytes]:
-    measured = await operations.measure()
-    report = measured.report.as_of(datetime.now(UTC))
-    routes = latency.snapshot()
-    body = metrics_response(report, measured.health, runtime, routes, measured.is_leader, shed_counts.response())
+    body, routes = await status_reporter.metrics()
     media = prometheus.wants_prometheus(request.headers.get("accept", ""))
     if media is None:
         return Response(body, headers={**NO_STORE, "Vary": "Accept"})
