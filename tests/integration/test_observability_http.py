@@ -107,7 +107,10 @@ def test_prometheus_text_when_asked_for_and_json_by_default(live_server: LiveSer
 
 
 def test_the_dashboard_renders_what_the_api_says(clean_db: str) -> None:
-    settings = make_settings(clean_db, ingestion_enabled=True, ingestion_interval_seconds=0.2)
+    # No answer cache: the second render must fetch /metrics afresh, after the first render was measured.
+    settings = make_settings(
+        clean_db, ingestion_enabled=True, ingestion_interval_seconds=0.2, dashboard_cache_seconds=0
+    )
     with LiveServer(settings, clean_db) as server:
         wait_for(lambda: alive(server.base_url))
         httpx.get(f"{server.base_url}/dashboard")  # a request is measured once it is over
@@ -127,6 +130,17 @@ def test_the_dashboard_renders_what_the_api_says(clean_db: str) -> None:
     charts = page.words("charts")
     assert all(symbol in charts for symbol in ("AAPL", "AMZN", "GOOGL", "MSFT", "TSLA"))
     assert "script" in page.tags and "link" in page.tags
+
+
+def test_dashboard_renders_share_the_answers_they_fetched(clean_db: str) -> None:
+    # DASHBOARD_CACHE_SECONDS reaches the dashboard's client: within it, renders call the API once per URL.
+    with LiveServer(make_settings(clean_db, dashboard_cache_seconds=3600), clean_db) as server:
+        for _ in range(3):
+            assert httpx.get(f"{server.base_url}/dashboard").status_code == 200
+        routes = httpx.get(f"{server.base_url}/metrics").json()["latency"]["routes"]
+    counts = {route["route"]: route["since_start"]["count"] for route in routes}
+    assert counts["/dashboard"] == 3
+    assert counts["/symbols"] == 1 and counts["/status/ingestion"] == 1 and counts["/candles"] == 5
 
 
 def test_the_dashboard_says_what_it_could_not_fetch(clean_db: str) -> None:

@@ -1,4 +1,7 @@
-"""`GET /dashboard`: fetches the API over HTTP on every render, like any external client would.
+"""`GET /dashboard`: fetches the API over HTTP, like any external client would.
+
+Concurrent renders share the answers (ServiceApi's cache, DASHBOARD_CACHE_SECONDS):
+one call per URL at a time, its answer kept for a second by default.
 
 This module may not import the database adapters, the use cases or the
 container (an import-linter contract checks it): what it shows is what the
