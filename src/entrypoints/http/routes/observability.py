@@ -18,6 +18,7 @@ from application.ingestion_status import GetIngestionStatus, IngestionReport
 from application.ports import DatabaseHealth, HealthProbe, Leadership
 from entrypoints.http import prometheus
 from entrypoints.http.latency import LatencyRecorder
+from entrypoints.http.openapi import OPERATOR_SECURITY, problem_responses
 from entrypoints.http.security import operator_guard
 from entrypoints.http.status_responses import Runtime, metrics_response, status_response
 from market_data_client.contract import IngestionStatusResponse, MetricsResponse
@@ -47,6 +48,8 @@ async def ingestion_status(
 @get(
     "/metrics",
     guards=[operator_guard],
+    security=OPERATOR_SECURITY,
+    responses=problem_responses(401),
     summary="Counts, latency per route, DB health, uptime and ingestion stats (JSON; Prometheus text on request)",
     description=(
         "JSON by default. `Accept: text/plain` gives the Prometheus text format, "
