@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from datetime import datetime
 
 import httpx
 import psycopg
-import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.postgres.embedded import free_port
 from adapters.postgres.url import libpq_url
+from tests.deployment import prometheus_tool
 from tests.integration.html_page import Page
 from tests.integration.support import LiveServer, make_settings, wait_for
 
@@ -170,20 +168,11 @@ def test_markup_in_figures_is_escaped(clean_db: str) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
-def promtool_path() -> str:
-    path = os.environ.get("PROMTOOL") or shutil.which("promtool")
-    if not path:
-        pytest.fail(
-            "no promtool on PATH: `make test` installs it as root (apt-get install prometheus), or set PROMTOOL"
-        )
-    return path
-
-
 def test_promtool_accepts_the_text_format(live_server: LiveServer) -> None:
     # promtool lints the classic text format (the OpenMetrics body is checked by prometheus-client's parser above).
     httpx.get(f"{live_server.base_url}/symbols")  # a route in the latency table
     body = httpx.get(f"{live_server.base_url}/metrics", headers={"Accept": "text/plain;version=0.0.4"}).text
     checked = subprocess.run(
-        [promtool_path(), "check", "metrics"], input=body, capture_output=True, text=True, timeout=30
+        [prometheus_tool("promtool"), "check", "metrics"], input=body, capture_output=True, text=True, timeout=30
     )
     assert checked.returncode == 0, f"{checked.stdout}{checked.stderr}"
