@@ -1,16 +1,21 @@
-"""Reads compose.yaml and the Dockerfile the way Docker would, for tests that cannot run Docker."""
+"""Reads compose.yaml, the Dockerfile and deploy/prometheus.yml the way Docker and Prometheus would."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+PROMETHEUS_EXAMPLE = ROOT / "deploy" / "prometheus.yml"
+TOKEN_FILE = "/etc/prometheus/mdp-token"
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -78,3 +83,25 @@ def exec_form(arguments: str) -> list[str]:
     command = json.loads(arguments[start:])
     assert isinstance(command, list)
     return [str(part) for part in command]
+
+
+def prometheus_example(credentials_file: str | None = None, target: str | None = None) -> dict[str, Any]:
+    """deploy/prometheus.yml; a test may point it at its own token file and server."""
+    loaded = yaml.safe_load(PROMETHEUS_EXAMPLE.read_text())
+    assert isinstance(loaded, dict)
+    for job in loaded["scrape_configs"]:
+        if credentials_file is not None:
+            job["authorization"]["credentials_file"] = credentials_file
+        if target is not None:
+            job["static_configs"] = [{"targets": [target]}]
+    return loaded
+
+
+def prometheus_tool(name: str) -> str:
+    """`promtool` or `prometheus` (Debian's prometheus package), or the path in PROMTOOL/PROMETHEUS."""
+    path = os.environ.get(name.upper()) or shutil.which(name)
+    if not path:
+        pytest.fail(
+            f"no {name} on PATH: `make test` installs it as root (apt-get install prometheus), or set {name.upper()}"
+        )
+    return path

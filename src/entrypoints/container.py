@@ -76,6 +76,7 @@ class Gateways(containers.DeclarativeContainer):
         base_url=core.settings.provided.dashboard_base_url,
         timeout_seconds=core.settings.provided.dashboard_fetch_timeout_seconds,
         token=core.settings.provided.dashboard_token,
+        cache_seconds=core.settings.provided.dashboard_cache_seconds,
     )
     # Ingestion leadership: an advisory lock on a dedicated session (not pooled)
     # that also carries the leader's batches, so a deposed leader cannot commit.

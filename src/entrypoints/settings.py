@@ -47,6 +47,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     dashboard_api_base_url: str | None = None
     dashboard_refresh_seconds: Positive = 5.0
     dashboard_fetch_timeout_seconds: Positive = 2.0
+    dashboard_cache_seconds: Annotated[float, Meta(ge=0)] = 1.0
     status_db_timeout_seconds: Annotated[float, Meta(gt=0, le=0.9)] = 0.5
     stream_max_clients: Count = 2000
     stream_queue_size: Count = 1000

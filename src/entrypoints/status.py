@@ -43,7 +43,7 @@ def add_status_command(commands: Any) -> None:
 
 def run_status(args: argparse.Namespace, settings: Settings) -> int:
     base = (args.url or settings.public_base_url).rstrip("/")
-    fetched, metrics = asyncio.run(_fetch(base, args.timeout))
+    fetched, metrics = asyncio.run(_fetch(base, args.timeout, settings.dashboard_token))
     status = fetched.data
     if status is None:
         print(f"mdp status: {base}{fetched.path}: {fetched.error}", file=sys.stderr)
@@ -56,8 +56,11 @@ def run_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if status.status == "alive" and status.db_healthy else 1
 
 
-async def _fetch(base: str, timeout: float) -> tuple[Fetched[IngestionStatusResponse], Fetched[MetricsResponse]]:
-    async with contextlib.asynccontextmanager(service_api_resource)(base, timeout) as api:
+async def _fetch(
+    base: str, timeout: float, token: str | None
+) -> tuple[Fetched[IngestionStatusResponse], Fetched[MetricsResponse]]:
+    """With OPERATOR_TOKEN (or DASHBOARD_API_TOKEN) in the environment, /metrics is asked with it."""
+    async with contextlib.asynccontextmanager(service_api_resource)(base, timeout, token) as api:
         status, metrics = await asyncio.gather(api.status(), api.metrics())
     return status, metrics
 

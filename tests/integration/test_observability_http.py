@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from datetime import datetime
 
 import httpx
 import psycopg
-import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.postgres.embedded import free_port
 from adapters.postgres.url import libpq_url
+from tests.deployment import prometheus_tool
 from tests.integration.html_page import Page
 from tests.integration.support import LiveServer, make_settings, wait_for
 
@@ -112,7 +110,10 @@ def test_prometheus_text_when_asked_for_and_json_by_default(live_server: LiveSer
 
 
 def test_the_dashboard_renders_what_the_api_says(clean_db: str) -> None:
-    settings = make_settings(clean_db, ingestion_enabled=True, ingestion_interval_seconds=0.2)
+    # No answer cache: the second render must fetch /metrics afresh, after the first render was measured.
+    settings = make_settings(
+        clean_db, ingestion_enabled=True, ingestion_interval_seconds=0.2, dashboard_cache_seconds=0
+    )
     with LiveServer(settings, clean_db) as server:
         wait_for(lambda: alive(server.base_url))
         httpx.get(f"{server.base_url}/dashboard")  # a request is measured once it is over
@@ -132,6 +133,17 @@ def test_the_dashboard_renders_what_the_api_says(clean_db: str) -> None:
     charts = page.words("charts")
     assert all(symbol in charts for symbol in ("AAPL", "AMZN", "GOOGL", "MSFT", "TSLA"))
     assert "script" in page.tags and "link" in page.tags
+
+
+def test_dashboard_renders_share_the_answers_they_fetched(clean_db: str) -> None:
+    # DASHBOARD_CACHE_SECONDS reaches the dashboard's client: within it, renders call the API once per URL.
+    with LiveServer(make_settings(clean_db, dashboard_cache_seconds=3600), clean_db) as server:
+        for _ in range(3):
+            assert httpx.get(f"{server.base_url}/dashboard").status_code == 200
+        routes = httpx.get(f"{server.base_url}/metrics").json()["latency"]["routes"]
+    counts = {route["route"]: route["since_start"]["count"] for route in routes}
+    assert counts["/dashboard"] == 3
+    assert counts["/symbols"] == 1 and counts["/status/ingestion"] == 1 and counts["/candles"] == 5
 
 
 def test_the_dashboard_says_what_it_could_not_fetch(clean_db: str) -> None:
@@ -161,20 +173,11 @@ def test_markup_in_figures_is_escaped(clean_db: str) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
-def promtool_path() -> str:
-    path = os.environ.get("PROMTOOL") or shutil.which("promtool")
-    if not path:
-        pytest.fail(
-            "no promtool on PATH: `make test` installs it as root (apt-get install prometheus), or set PROMTOOL"
-        )
-    return path
-
-
 def test_promtool_accepts_the_text_format(live_server: LiveServer) -> None:
     # promtool lints the classic text format (the OpenMetrics body is checked by prometheus-client's parser above).
     httpx.get(f"{live_server.base_url}/symbols")  # a route in the latency table
     body = httpx.get(f"{live_server.base_url}/metrics", headers={"Accept": "text/plain;version=0.0.4"}).text
     checked = subprocess.run(
-        [promtool_path(), "check", "metrics"], input=body, capture_output=True, text=True, timeout=30
+        [prometheus_tool("promtool"), "check", "metrics"], input=body, capture_output=True, text=True, timeout=30
     )
     assert checked.returncode == 0, f"{checked.stdout}{checked.stderr}"

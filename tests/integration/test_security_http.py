@@ -102,3 +102,21 @@ def test_head_on_the_endless_stream_is_refused(live_server: LiveServer) -> None:
     response = httpx.head(f"{live_server.base_url}/candles/stream?interval=1m", timeout=5)
     assert response.status_code == 405
     assert "GET" in response.headers["allow"]
+
+
+def test_the_served_openapi_schema_declares_the_token_on_the_operator_routes_only(guarded: LiveServer) -> None:
+    schema = httpx.get(f"{guarded.base_url}/schema/openapi.json").json()
+    scheme = schema["components"]["securitySchemes"]["OperatorToken"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    for path, item in schema["paths"].items():
+        operation = item["get"]
+        if path in OPERATOR_ROUTES:
+            assert operation["security"] == [{"OperatorToken": []}]
+            refused = operation["responses"]["401"]
+            assert refused["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+            assert "Authorization: Bearer" in refused["description"]
+            assert "WWW-Authenticate: Bearer" in refused["description"]
+        else:
+            assert "security" not in operation, f"{path} is public: it must not declare a token"
+            assert "401" not in operation["responses"]
+    assert set(OPERATOR_ROUTES) <= set(schema["paths"])

@@ -12,7 +12,7 @@ from adapters.postgres.embedded import free_port
 from adapters.postgres.url import libpq_url
 from entrypoints.cli import main
 from market_data_client.contract import IngestionStatusResponse, MetricsResponse
-from tests.integration.support import LiveServer
+from tests.integration.support import LiveServer, make_settings
 
 
 def _beat_now(url: str) -> None:
@@ -69,3 +69,16 @@ def test_status_json_prints_both_documents_as_the_contract_encodes_them(
     assert msgspec.convert(documents["status"], IngestionStatusResponse).status == "alive"
     assert msgspec.convert(documents["metrics"], MetricsResponse).ingestion.batches_committed == 7
     assert documents["status"]["started_at"].endswith("Z")  # times as the API writes them
+
+
+def test_status_sends_the_operator_token_from_the_environment(
+    clean_db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As `docker compose exec api mdp status` does: the container has OPERATOR_TOKEN set.
+    _beat_now(clean_db)
+    with LiveServer(make_settings(clean_db, operator_token="s3cret"), clean_db) as server:
+        assert main(["status", "--url", server.base_url]) == 0
+        assert "batches" not in capsys.readouterr().out  # /metrics refused it: no token
+        monkeypatch.setenv("OPERATOR_TOKEN", "s3cret")
+        assert main(["status", "--url", server.base_url]) == 0
+    assert "batches    7 committed, 35 trades" in capsys.readouterr().out

@@ -1,11 +1,27 @@
-"""compose.yaml, the Dockerfile and .dockerignore, checked as far as a machine without Docker can."""
+"""compose.yaml, the Dockerfile, .dockerignore and the Prometheus example, checked as far as can be without Docker."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+from pathlib import Path
+from typing import Any
 
-from entrypoints.settings import env_names
-from tests.deployment import ROOT, compose, dockerfile, exec_form, interpolate, service_environment
+import yaml
+
+from entrypoints.settings import env_names, load_settings
+from tests.deployment import (
+    PROMETHEUS_EXAMPLE,
+    ROOT,
+    TOKEN_FILE,
+    compose,
+    dockerfile,
+    exec_form,
+    interpolate,
+    prometheus_example,
+    prometheus_tool,
+    service_environment,
+)
 
 APP_SERVICES = ("migrate", "api")
 
@@ -102,3 +118,64 @@ def test_the_image_is_slim_non_root_and_installs_dependencies_before_the_code() 
 def test_the_build_context_leaves_out_local_state() -> None:
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".git", ".venv", ".data", "tests"} <= ignored
+
+
+def test_compose_takes_the_operator_token_from_the_shell_or_env_file_never_from_itself() -> None:
+    raw = compose()["services"]["api"]["environment"]["OPERATOR_TOKEN"]
+    assert raw == "${OPERATOR_TOKEN:-}", "no token, and no default token, is written in compose.yaml"
+    given = load_settings(service_environment("api", {"OPERATOR_TOKEN": "from-the-env-file"}))
+    assert (given.operator_token, given.dashboard_token) == ("from-the-env-file", "from-the-env-file")
+    # Not given: empty, which the service reads as unset (open, with a warning on a public HOST).
+    assert load_settings(service_environment("api")).operator_token is None
+
+
+def test_no_compose_service_writes_a_secret_into_the_file() -> None:
+    for name, service in compose()["services"].items():
+        for variable, value in (service.get("environment") or {}).items():
+            if re.search(r"TOKEN|SECRET", variable):
+                assert re.fullmatch(rf"\$\{{{variable}(:-)?\}}", str(value)), f"{name} hard-codes {variable}"
+
+
+def test_the_env_file_and_the_token_file_stay_out_of_git_and_the_build_context() -> None:
+    for ignore_file in (".gitignore", ".dockerignore"):
+        assert {".env", "mdp-token"} <= set((ROOT / ignore_file).read_text().split()), ignore_file
+
+
+def _scrape_examples_in_docs() -> list[list[dict[str, Any]]]:
+    """The `scrape_configs` of every YAML example in README.md and docs/*.md."""
+    examples = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for block in re.findall(r"```ya?ml\n(.*?)```", page.read_text(), flags=re.DOTALL):
+            loaded = yaml.safe_load(block)
+            if isinstance(loaded, dict) and "scrape_configs" in loaded:
+                examples.append(loaded["scrape_configs"])
+    return examples
+
+
+def test_the_prometheus_examples_send_the_token_from_a_file() -> None:
+    shipped = prometheus_example()["scrape_configs"]
+    for job in shipped:
+        assert job["metrics_path"] == "/metrics"
+        assert job["authorization"] == {"type": "Bearer", "credentials_file": TOKEN_FILE}
+        assert not {"bearer_token", "bearer_token_file", "basic_auth"} & set(job), "only `authorization`"
+    documented = _scrape_examples_in_docs()
+    assert len(documented) >= 2, "README.md and docs/security.md show the scrape example"
+    assert all(example == shipped for example in documented), "the docs show deploy/prometheus.yml's job"
+
+
+def test_promtool_accepts_the_prometheus_example(tmp_path: Path) -> None:
+    promtool = prometheus_tool("promtool")
+    syntax = subprocess.run(
+        [promtool, "check", "config", "--syntax-only", str(PROMETHEUS_EXAMPLE)], capture_output=True, text=True
+    )
+    assert syntax.returncode == 0, syntax.stdout + syntax.stderr
+    # In full, promtool also opens the credentials file: give it one where the example's would be.
+    token = tmp_path / "mdp-token"
+    token.write_text("s3cret\n")
+    config = tmp_path / "prometheus.yml"
+    config.write_text(yaml.safe_dump(prometheus_example(credentials_file=str(token))))
+    full = subprocess.run([promtool, "check", "config", str(config)], capture_output=True, text=True)
+    assert full.returncode == 0, full.stdout + full.stderr
+    token.unlink()
+    missing = subprocess.run([promtool, "check", "config", str(config)], capture_output=True, text=True)
+    assert missing.returncode != 0 and "mdp-token" in missing.stdout + missing.stderr

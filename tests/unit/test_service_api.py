@@ -51,3 +51,35 @@ async def test_a_failure_is_a_value_with_the_reason(handler: Handler, says: str)
     assert not fetched.ok and fetched.data is None
     assert fetched.path == "/status/ingestion"
     assert fetched.error is not None and fetched.error.startswith(says)
+
+
+async def test_a_failure_is_shared_like_an_answer_and_kept_no_longer_than_the_ttl() -> None:
+    calls: list[str] = []
+    now = [100.0]
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        if len(calls) == 1:
+            raise httpx.ConnectError("All connection attempts failed", request=request)
+        return httpx.Response(200, json={"symbols": ["AAPL"]})
+
+    client = AsyncMarketDataClient("http://api", retry_attempts=1, transport=httpx.MockTransport(flaky))
+    shared = ServiceApi(client, timeout_seconds=0.5, cache_seconds=1.0, now=lambda: now[0])
+    first, second = await shared.symbols(), await shared.symbols()
+    assert not first.ok and second is first and calls == ["/symbols"]
+    now[0] += 1.0
+    third = await shared.symbols()
+    assert third.ok and third.data == ["AAPL"] and calls == ["/symbols", "/symbols"]
+
+
+async def test_without_a_cache_every_call_is_made() -> None:
+    calls: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        return httpx.Response(200, json={"symbols": ["AAPL"]})
+
+    plain = api(answer)  # cache_seconds defaults to 0, as `mdp status` uses it
+    await plain.symbols()
+    await plain.symbols()
+    assert calls == ["/symbols", "/symbols"]

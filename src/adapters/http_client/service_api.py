@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 import msgspec
 
+from adapters.http_client.answer_cache import AnswerCache
 from market_data_client import ApiError, AsyncMarketDataClient
 from market_data_client.contract import CandlesResponse, IngestionStatusResponse, MetricsResponse
 
@@ -30,23 +32,40 @@ class Fetched(Generic[T]):
 
 
 class ServiceApi:
-    """The typed client under a short timeout, never retried; failures come back as values, never as exceptions."""
+    """The typed client under a short timeout, never retried; failures come back as values, never as exceptions.
 
-    def __init__(self, client: AsyncMarketDataClient, timeout_seconds: float) -> None:
+    With `cache_seconds > 0`, answers (failures included) are shared for that long by every
+    caller, and a call in flight is shared by everyone asking the same URL meanwhile.
+    """
+
+    def __init__(
+        self,
+        client: AsyncMarketDataClient,
+        timeout_seconds: float,
+        cache_seconds: float = 0.0,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._client = client
         self._timeout = timeout_seconds
+        self._answers: AnswerCache[tuple[str, ...], Fetched[Any]] = AnswerCache(cache_seconds, now)
 
     async def status(self) -> Fetched[IngestionStatusResponse]:
-        return await self._fetch("/status/ingestion", self._client.status())
+        return await self._shared(("/status/ingestion",), self._client.status)
 
     async def metrics(self) -> Fetched[MetricsResponse]:
-        return await self._fetch("/metrics", self._client.metrics())
+        return await self._shared(("/metrics",), self._client.metrics)
 
     async def symbols(self) -> Fetched[list[str]]:
-        return await self._fetch("/symbols", self._client.symbols())
+        return await self._shared(("/symbols",), self._client.symbols)
 
     async def candles(self, symbol: str, interval: str, start: datetime, end: datetime) -> Fetched[CandlesResponse]:
-        return await self._fetch("/candles", self._client.candles(symbol, interval, start, end))
+        key = ("/candles", symbol, interval, start.isoformat(), end.isoformat())
+        return await self._shared(key, lambda: self._client.candles(symbol, interval, start, end))
+
+    async def _shared(self, key: tuple[str, ...], call: Callable[[], Awaitable[T]]) -> Fetched[T]:
+        """One call per distinct request (path and parameters) at a time, its answer kept `cache_seconds`."""
+        fetched: Fetched[T] = await self._answers.get(key, lambda: self._fetch(key[0], call()))
+        return fetched
 
     async def _fetch(self, path: str, answer: Awaitable[T]) -> Fetched[T]:
         try:
@@ -63,9 +82,9 @@ class ServiceApi:
 
 
 async def service_api_resource(
-    base_url: str, timeout_seconds: float, token: str | None = None
+    base_url: str, timeout_seconds: float, token: str | None = None, cache_seconds: float = 0.0
 ) -> AsyncIterator[ServiceApi]:
-    """Container resource: one connection pool for the process.
+    """Container resource: one connection pool and one answer cache for the process.
 
     One attempt per call (a 503 is shown, not waited out), and an explicit transport, so that
     httpx ignores environment proxies: the API is reached directly. With a token, every call
@@ -76,6 +95,6 @@ async def service_api_resource(
         base_url, timeout=timeout_seconds, retry_attempts=1, transport=httpx.AsyncHTTPTransport(), headers=headers
     )
     try:
-        yield ServiceApi(client, timeout_seconds)
+        yield ServiceApi(client, timeout_seconds, cache_seconds)
     finally:
         await client.aclose()

@@ -23,6 +23,7 @@ from entrypoints.http.dashboard import page as dashboard_page
 from entrypoints.http.dependencies import dependencies
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.latency import LatencyMiddleware, LatencyRecorder
+from entrypoints.http.openapi import OPERATOR_COMPONENTS
 from entrypoints.http.routes import health, observability, symbols
 from entrypoints.http.routes.candle_stream import stream_candles
 from entrypoints.http.routes.candles import get_candles
@@ -98,6 +99,7 @@ def create_app(container: Container, measure_latency: bool = True) -> Litestar:
             title="Market Data Platform",
             version=VERSION,
             description="Exact OHLCV candles and trades; prices are decimal strings, times UTC.",
+            components=OPERATOR_COMPONENTS,
         ),
     )
     shed_counts = ShedCounts()

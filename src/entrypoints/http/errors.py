@@ -8,15 +8,14 @@ from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy.exc import SQLAlchemyError
 
 from domain.errors import DomainError, InvalidValue, TooManyCandles, UnknownSymbol
+from entrypoints.http.openapi import PROBLEM_JSON
 from market_data_client.contract import InvalidParam, Problem
 
 log = logging.getLogger("mdp.http")
-PROBLEM_JSON = "application/problem+json"
 
 
 def problem(status: int, title: str, detail: str, params: list[InvalidParam] | None = None) -> Response[Problem]:
@@ -27,20 +26,6 @@ def problem(status: int, title: str, detail: str, params: list[InvalidParam] | N
         media_type=PROBLEM_JSON,
         headers=headers,
     )
-
-
-def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries saying these statuses answer with a problem+json body."""
-    reasons = {400: "Invalid request: `invalid_params` names each bad parameter", 503: "The database is unavailable"}
-    return {
-        status: ResponseSpec(
-            data_container=Problem,
-            media_type=PROBLEM_JSON,
-            description=reasons.get(status, "Problem details"),
-            generate_examples=False,  # random examples (status 4966) would mislead readers
-        )
-        for status in statuses
-    }
 
 
 def _domain_error(_: Request[Any, Any, Any], error: Exception) -> Response[Problem]:

@@ -1,4 +1,7 @@
-"""`GET /dashboard`: fetches the API over HTTP on every render, like any external client would.
+"""`GET /dashboard`: fetches the API over HTTP, like any external client would.
+
+Concurrent renders share the answers (ServiceApi's cache, DASHBOARD_CACHE_SECONDS):
+one call per URL at a time, its answer kept for a second by default.
 
 This module may not import the database adapters, the use cases or the
 container (an import-linter contract checks it): what it shows is what the
@@ -18,6 +21,7 @@ from litestar.response import Template
 from adapters.http_client.service_api import Fetched, ServiceApi
 from entrypoints.http.dashboard.chart import Chart, build_chart
 from entrypoints.http.dashboard.view import build_view
+from entrypoints.http.openapi import OPERATOR_SECURITY, problem_responses
 from entrypoints.http.security import operator_guard
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -28,8 +32,9 @@ CHART_WINDOW = timedelta(hours=1)
     "/dashboard",
     media_type=MediaType.HTML,
     summary="Operator dashboard (HTML)",
-    include_in_schema=False,
     guards=[operator_guard],
+    security=OPERATOR_SECURITY,
+    responses=problem_responses(401),
 )
 async def dashboard(
     dashboard_api: NamedDependency[ServiceApi],

@@ -19,7 +19,7 @@ from domain.candles import INTERVAL_NAMES, Interval
 from domain.changes import CandleChange, ChangeFilter
 from domain.errors import InvalidValue, UnknownSymbol
 from domain.trades import SUPPORTED_SYMBOLS
-from entrypoints.http.errors import problem_responses
+from entrypoints.http.openapi import problem_responses
 from entrypoints.settings import Settings
 from market_data_client.contract import CandleEvent, CandleOut, RemovedEvent
 

@@ -17,7 +17,7 @@ from domain.freshness import Freshness
 from domain.local_days import parse_zone
 from domain.series import Bar
 from domain.trades import SUPPORTED_SYMBOLS
-from entrypoints.http.errors import problem_responses
+from entrypoints.http.openapi import problem_responses
 from entrypoints.http.params import TIME_FORMAT, parse_window
 from market_data_client.contract import CandleOut, CandlesResponse, FreshnessOut
 

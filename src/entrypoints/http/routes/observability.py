@@ -14,6 +14,7 @@ from litestar import Request, Response, get
 from litestar.di import NamedDependency
 
 from entrypoints.http import prometheus
+from entrypoints.http.openapi import OPERATOR_SECURITY, problem_responses
 from entrypoints.http.security import operator_guard
 from entrypoints.http.status_responses import StatusReporter
 from market_data_client.contract import IngestionStatusResponse, MetricsResponse
@@ -32,6 +33,8 @@ async def ingestion_status(status_reporter: NamedDependency[StatusReporter]) -> 
 @get(
     "/metrics",
     guards=[operator_guard],
+    security=OPERATOR_SECURITY,
+    responses=problem_responses(401),
     summary="Counts, latency per route, DB health, uptime and ingestion stats (JSON; Prometheus text on request)",
     description=(
         "JSON by default. `Accept: text/plain` gives the Prometheus text format, "

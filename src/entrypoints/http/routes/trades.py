@@ -10,7 +10,7 @@ from litestar.params import Parameter
 
 from application.trades import DEFAULT_PAGE, MAX_PAGE, ListTrades, TradePage, TradeQuery
 from domain.trades import SUPPORTED_SYMBOLS, StoredTrade
-from entrypoints.http.errors import problem_responses
+from entrypoints.http.openapi import problem_responses
 from entrypoints.http.params import TIME_FORMAT, decode_cursor, encode_cursor, parse_window
 from market_data_client.contract import TradeOut, TradesResponse
 
