@@ -113,6 +113,7 @@ def _serve(settings: Settings) -> int:
     from entrypoints.container import build_container
     from entrypoints.database import database, ensure_schema
     from entrypoints.http.app import create_app
+    from entrypoints.http.protocol import server_options
 
     with database(settings) as db:
         ensure_schema(db.url, settings.migrate_on_start)
@@ -129,6 +130,7 @@ def _serve(settings: Settings) -> int:
             access_log=False,
             # ceil, not int: 0.5 must not become 0 (which cancels in-flight requests at once).
             timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout_seconds),
+            **server_options(settings),
         )
         server = _server(config, lambda: _close_streams(app))
         _swallow_signals_outside_uvicorn()
