@@ -145,6 +145,12 @@ def test_a_head_that_stalls_is_answered_408_after_the_header_timeout(service: Se
     assert refused(answer, 408).detail == f"the request head did not arrive within {HEADER_TIMEOUT} s"
 
 
+def test_the_header_timeout_starts_again_with_each_request_of_a_kept_alive_connection(service: ServiceProcess) -> None:
+    first, second = exchange(service, get(b"/health") + b"GET /hea")
+    assert first.status == 200
+    refused(second, 408)
+
+
 def test_a_connection_that_never_sends_anything_is_closed_without_an_answer(service: ServiceProcess) -> None:
     with socket.create_connection(("127.0.0.1", service.port), timeout=30) as conn:
         assert conn.recv(65536) == b""
