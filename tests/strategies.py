@@ -80,3 +80,18 @@ def time_ranges(start: datetime = EPOCH_2026, span: timedelta = timedelta(hours=
         .filter(lambda p: p[0] != p[1])
         .map(lambda p: TimeRange(min(p), max(p)))
     )
+
+
+@st.composite
+def request_heads(draw: st.DrawFn, longest: int = 80, most: int = 8) -> bytes:
+    """A request head with CRLF line ends: maybe blank lines first, a request line, header lines, the blank line."""
+    blanks = b"\r\n" * draw(st.integers(min_value=0, max_value=2))
+    target = b"/" + b"a" * draw(st.integers(min_value=0, max_value=longest))
+    values = draw(st.lists(st.integers(min_value=0, max_value=longest // 2), max_size=most))
+    headers = b"".join(b"X-%d: %s\r\n" % (i, b"v" * size) for i, size in enumerate(values))
+    return blanks + b"GET " + target + b" HTTP/1.1\r\n" + headers + b"\r\n"
+
+
+def splits(size: int) -> st.SearchStrategy[list[int]]:
+    """Sorted cut positions in a byte string of `size`: how a network might deliver it."""
+    return st.lists(st.integers(min_value=0, max_value=size), max_size=12).map(sorted)

@@ -5,6 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+QUOTED_CHARACTERS = 200
+"""At most this many characters of an input are quoted in an error text."""
+
+
+def quoted(value: object) -> str:
+    """The value as an error text quotes it: repr, cut to QUOTED_CHARACTERS of a long string, with its length.
+
+    Error texts go back to whoever sent the input; an 8 KiB value is not echoed whole.
+    """
+    if isinstance(value, str) and len(value) > QUOTED_CHARACTERS:
+        return f"{value[:QUOTED_CHARACTERS]!r}…({len(value)} characters)"
+    return repr(value)
+
 
 class DomainError(Exception):
     """Base class of every rule the domain refuses to break."""
@@ -19,7 +32,7 @@ class InvalidValue(DomainError):
     allowed: str
 
     def __str__(self) -> str:
-        return f"invalid {self.field} {self.value!r}: {self.allowed}"
+        return f"invalid {self.field} {quoted(self.value)}: {self.allowed}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +43,7 @@ class UnknownSymbol(DomainError):
     allowed: tuple[str, ...]
 
     def __str__(self) -> str:
-        return f"unknown symbol {self.symbol!r}: allowed are {', '.join(self.allowed)}"
+        return f"unknown symbol {quoted(self.symbol)}: allowed are {', '.join(self.allowed)}"
 
 
 @dataclass(frozen=True, slots=True)

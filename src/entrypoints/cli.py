@@ -110,6 +110,7 @@ def _serve(settings: Settings) -> int:
     import uvicorn
 
     from entrypoints.database import database, ensure_schema
+    from entrypoints.http.protocol import server_options
 
     with database(settings) as db:
         ensure_schema(db.url, settings.migrate_on_start)
@@ -124,6 +125,7 @@ def _serve(settings: Settings) -> int:
             access_log=False,
             # ceil, not int: 0.5 must not become 0 (which cancels in-flight requests at once).
             timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout_seconds),
+            **server_options(settings),
         )
         if settings.web_concurrency > 1:
             return _serve_workers(settings, db.url, options)

@@ -16,6 +16,7 @@ from domain.freshness import stale_threshold
 Positive = Annotated[float, Meta(gt=0)]
 Port = Annotated[int, Meta(ge=0, le=65535)]
 Count = Annotated[int, Meta(ge=1)]
+HeadBytes = Annotated[int, Meta(ge=1024, le=1_048_576)]
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -55,6 +56,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stream_retention_seconds: Annotated[int, Meta(ge=3600)] = 3600
     operator_token: str | None = None
     dashboard_api_token: str | None = None
+    http_max_request_line_bytes: HeadBytes = 8192
+    http_max_header_bytes: HeadBytes = 16_384
+    http_max_headers_bytes: HeadBytes = 65_536
+    http_max_headers: Annotated[int, Meta(ge=10, le=10_000)] = 100
+    http_header_timeout_seconds: Annotated[float, Meta(gt=0, le=300)] = 10.0
 
     def __repr__(self) -> str:  # tokens are secrets: never in a log line or a traceback
         hidden = {"operator_token", "dashboard_api_token"}

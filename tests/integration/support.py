@@ -13,6 +13,7 @@ import uvicorn
 from adapters.postgres.embedded import free_port
 from entrypoints.container import build_container
 from entrypoints.http.app import create_app
+from entrypoints.http.protocol import server_options
 from entrypoints.settings import Settings, load_settings
 
 TABLES = ("trades", "candles", "candle_changes", "ingestion_heartbeat", "ingestion_watermark", "row_counts")
@@ -34,7 +35,9 @@ class LiveServer:
         app = create_app(build_container(settings, url))
         self.app = app
         self._server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+            uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", **server_options(settings)
+            )
         )
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 

@@ -33,6 +33,9 @@ def test_values_are_read_and_converted() -> None:
         ("INGESTION_ENABLED", "maybe", "bool"),
         ("LOG_LEVEL", "LOUD", "LOUD"),
         ("DASHBOARD_CACHE_SECONDS", "-1", ">= 0"),
+        ("HTTP_MAX_HEADER_BYTES", "100", ">= 1024"),
+        ("HTTP_MAX_HEADERS", "5", ">= 10"),
+        ("HTTP_HEADER_TIMEOUT_SECONDS", "0", "> 0"),
     ],
 )
 def test_a_bad_value_names_the_variable_and_what_is_allowed(variable: str, value: str, allowed: str) -> None:

@@ -30,6 +30,7 @@ from entrypoints.http.routes.candles import get_candles
 from entrypoints.http.routes.trades import list_trades
 from entrypoints.http.security import HeadAsGet, SecurityHeaders, is_loopback
 from entrypoints.http.shared_answers import SharedAnswers
+from entrypoints.http.single_valued import SingleValuedQuery
 from entrypoints.http.status_responses import Runtime, StatusReporter
 from entrypoints.http.warmup import warm_up
 from entrypoints.operations import OperationsThread
@@ -93,6 +94,7 @@ def create_app(container: Container, measure_latency: bool = True) -> Litestar:
         template_config=TemplateConfig(directory=dashboard_page.TEMPLATES, engine=JinjaTemplateEngine),
         dependencies=dependencies(),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        before_request=SingleValuedQuery(),
         lifespan=[lifespan],
         logging_config=None,  # keep the process-wide format set by the CLI
         openapi_config=OpenAPIConfig(
