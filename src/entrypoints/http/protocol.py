@@ -15,7 +15,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from entrypoints.http.errors import PROBLEM_JSON
+from entrypoints.http.openapi import PROBLEM_JSON
 from entrypoints.http.request_head import HeadLimits, HeadRefused, HeadScanner
 from entrypoints.settings import Settings
 from market_data_client.contract import Problem
