@@ -11,7 +11,7 @@ from litestar.params import FromQuery
 from litestar.testing import TestClient
 
 from domain.errors import QUOTED_CHARACTERS, InvalidValue, UnknownSymbol, quoted
-from entrypoints.http.dependencies import DEPENDENCIES
+from entrypoints.http.dependencies import dependencies
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.params import decode_cursor, parse_instant
 from entrypoints.http.routes.candle_stream import parse_last_event_id, parse_symbols, stream_candles
@@ -56,7 +56,7 @@ def echo(symbol: FromQuery[str], tag: FromQuery[list[str] | None] = None, limit:
 def client() -> TestClient[Litestar]:
     app = Litestar(
         route_handlers=[echo, get_candles, list_trades, stream_candles],
-        dependencies=DEPENDENCIES,
+        dependencies=dependencies(),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_request=SingleValuedQuery(),
     )
