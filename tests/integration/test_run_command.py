@@ -76,3 +76,42 @@ def test_run_serves_ingests_stops_cleanly_and_keeps_its_data(tmp_path: Path) -> 
     finally:
         _stop(process)
     assert process.returncode == 0
+
+
+def test_web_concurrency_serves_from_several_processes_with_one_ingestion_leader(tmp_path: Path) -> None:
+    data_dir, port = tmp_path / "data", free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(
+        DATA_DIR=str(data_dir),
+        PORT=str(port),
+        EMBEDDED_POSTGRES_PORT="0",
+        INGESTION_INTERVAL_SECONDS="0.2",
+        WEB_CONCURRENCY="2",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "entrypoints", "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(lambda: _serving(base), timeout=90)
+        leaders: dict[str, bool] = {}
+
+        def both_workers_answered() -> bool:
+            body = httpx.get(f"{base}/metrics", timeout=5).json()
+            leaders[body["instance_id"]] = body["is_ingestion_leader"]
+            return len(leaders) == 2 and sum(leaders.values()) == 1
+
+        # Both processes answer on the one port, and exactly one of them holds the ingestion lead.
+        wait_for(both_workers_answered, timeout=30)
+        wait_for(lambda: _stored_trades(data_dir) > 0)
+        assert httpx.get(f"{base}/status/ingestion", timeout=5).json()["status"] == "alive"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, out
+    assert "serving with 2 worker processes" in out
+    assert "Traceback" not in out, out
