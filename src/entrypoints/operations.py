@@ -5,9 +5,7 @@ waits behind them: a batch misses its interval and a status read misses its
 deadline, so a live ingestion looks dead and a healthy database unhealthy. Here
 they run on a second loop with a container of their own: their own small pool
 (the reserved connections), their own leader session. The status endpoints ask
-this loop for what it measured: a snapshot at most a quarter second old, shared
-by every request meanwhile, so a flood costs the database four small reads a
-second; freshness is judged at the moment each answer is made.
+this loop for what it measured (see `StatusReporter` for how often).
 """
 
 from __future__ import annotations
@@ -35,11 +33,6 @@ T = TypeVar("T")
 
 log = logging.getLogger("mdp.operations")
 
-SHARED_FOR_SECONDS = 0.25
-"""How old a snapshot the status endpoints may answer with while busy: at most four reads a second."""
-BUSY_REQUESTS_PER_SECOND = 50
-"""Below this many status requests a second, each one measures anew (sharing only a read in flight),
-so a change is visible to the next request; above it, they share snapshots."""
 MONITOR_PERIOD_SECONDS = 1.0
 READINESS_DEADLINE_SECONDS = 1.0
 ANSWER_MARGIN_SECONDS = 0.5
@@ -84,7 +77,6 @@ class OperationsThread:
         self._measuring: asyncio.Future[StatusSnapshot] | None = None
         """On the API's loop: the request to the operations loop in flight."""
         self._started = threading.Event()
-        self._demand = _Demand(BUSY_REQUESTS_PER_SECOND, monotonic)
         self.snapshot: StatusSnapshot | None = None
         """Replaced whole; a reader on any thread sees one snapshot or the next, never a mix."""
 
@@ -94,11 +86,10 @@ class OperationsThread:
     async def wait_started(self, timeout: float) -> None:
         await asyncio.to_thread(self._started.wait, timeout)
 
-    async def measure(self) -> StatusSnapshot:
-        """A new snapshot, shared by everyone waiting for it; while busy, the last one if recent enough."""
+    async def measure(self, max_age: float = 0.0) -> StatusSnapshot:
+        """The last snapshot if at most `max_age` seconds old, else a new one, shared by everyone waiting for it."""
         snapshot = self.snapshot
-        busy = self._demand.busy()
-        if busy and snapshot is not None and self._monotonic() - snapshot.taken_at <= SHARED_FOR_SECONDS:
+        if max_age > 0 and snapshot is not None and self._monotonic() - snapshot.taken_at <= max_age:
             return snapshot
         # Callers on this loop share one request to the other loop, as they share its read there.
         if self._measuring is None or self._measuring.done():
@@ -222,26 +213,6 @@ class OperationsThread:
             except Exception:  # built never to raise; a bug must not end the monitor
                 log.exception("status check failed")
             await wait_or_stop(stop, MONITOR_PERIOD_SECONDS)
-
-
-class _Demand:
-    """Counts requests in the current and the previous whole second (cheap enough for every request)."""
-
-    def __init__(self, busy_per_second: int, monotonic: Callable[[], float]) -> None:
-        self._threshold = busy_per_second
-        self._monotonic = monotonic
-        self._second = -1
-        self._current = 0
-        self._previous = 0
-
-    def busy(self) -> bool:
-        """Counts this request; True when the last second or the current one had more than the threshold."""
-        second = int(self._monotonic())
-        if second != self._second:
-            self._previous = self._current if second == self._second + 1 else 0
-            self._second, self._current = second, 0
-        self._current += 1
-        return max(self._current, self._previous) > self._threshold
 
 
 async def _call(call: Callable[[], Awaitable[T]]) -> T:

@@ -9,6 +9,7 @@ import msgspec
 import pytest
 
 from entrypoints.http.admission import DatabaseGate, ShedCounts
+from entrypoints.http.demand import Demand
 from entrypoints.http.shared_answers import SharedAnswers
 
 
@@ -158,3 +159,13 @@ async def test_a_failed_shared_answer_is_not_kept() -> None:
     with pytest.raises(ConnectionError):
         await answers.get("k", flaky)
     assert await answers.get("k", flaky) == "up"
+
+
+def test_demand_turns_busy_above_the_threshold_and_stays_so_for_the_next_second() -> None:
+    now = [100.0]
+    demand = Demand(3, monotonic=lambda: now[0])
+    assert [demand.busy() for _ in range(4)] == [False, False, False, True]
+    now[0] = 101.5  # the second after a busy one is judged busy from its first request
+    assert demand.busy() is True
+    now[0] = 103.0  # a quiet second in between: calm again
+    assert demand.busy() is False

@@ -39,6 +39,10 @@ TEXT_CONTENT_TYPE = "text/plain; version=0.0.4"
 OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
 
+def content_type(media: str) -> str:
+    return OPENMETRICS_CONTENT_TYPE if media == OPENMETRICS else TEXT_CONTENT_TYPE
+
+
 def render(metrics: MetricsResponse, routes: list[RouteLatency], media: str) -> tuple[bytes, str]:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Snapshot(metrics, routes))

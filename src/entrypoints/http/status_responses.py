@@ -6,6 +6,7 @@ Both documents only ever grow: fields are added, never renamed or removed.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -13,7 +14,9 @@ import msgspec
 
 from application.ingestion_status import IngestionReport
 from application.ports import DatabaseHealth
+from entrypoints.http import prometheus
 from entrypoints.http.admission import ShedCounts
+from entrypoints.http.demand import Demand
 from entrypoints.http.histogram import thousandths
 from entrypoints.http.latency import WINDOW_SECONDS, LatencyRecorder, RouteLatency
 from entrypoints.operations import OperationsThread
@@ -41,33 +44,74 @@ class Runtime:
         return round(time.monotonic() - self.started_monotonic, 3)
 
 
+SHARED_FOR_SECONDS = 0.25
+"""How old an answer busy status endpoints may share: at most four reads and renderings a second."""
+BUSY_REQUESTS_PER_SECOND = 50
+"""Below this many requests a second to an endpoint each request measures anew (requests arriving
+together share one read), so a change shows in the next answer; above it, answers are shared."""
+JSON = "application/json"
+
+
 class StatusReporter:
     """Builds `/status/ingestion` and `/metrics` from the operations loop's snapshot, judged now.
 
-    One dependency for the handlers that serve the most polled answers: Litestar resolves
-    several dependencies of one handler in a task group per request, which cost more than the answer.
+    While an endpoint is busy its encoded answer is shared for up to a quarter second, so a flood of
+    polls costs four renderings a second. One dependency for both handlers: Litestar resolves several
+    dependencies of one handler in a task group per request, which cost more than the answer.
     """
 
     def __init__(
-        self, operations: OperationsThread, runtime: Runtime, latency: LatencyRecorder, shed: ShedCounts
+        self,
+        operations: OperationsThread,
+        runtime: Runtime,
+        latency: LatencyRecorder,
+        shed: ShedCounts,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._operations = operations
         self._runtime = runtime
         self._latency = latency
         self._shed = shed
+        self._monotonic = monotonic
+        self._demand: dict[str, Demand] = {}
+        self._shared: dict[tuple[str, str], tuple[float, bytes]] = {}
 
-    async def status(self) -> IngestionStatusResponse:
-        snapshot = await self._operations.measure()
-        return status_response(snapshot.report.as_of(datetime.now(UTC)), snapshot.health, self._runtime)
+    async def status(self) -> bytes:
+        return await self._answer("status", JSON, self._render_status)
 
-    async def metrics(self) -> tuple[MetricsResponse, list[RouteLatency]]:
-        snapshot = await self._operations.measure()
+    async def metrics(self, media: str | None) -> tuple[bytes, str]:
+        """JSON, or the Prometheus `media` asked for, with its content type."""
+        content_type = JSON if media is None else prometheus.content_type(media)
+        return await self._answer(
+            "metrics", media or JSON, lambda max_age: self._render_metrics(max_age, media)
+        ), content_type
+
+    async def _answer(self, endpoint: str, media: str, render: Callable[[float], Awaitable[bytes]]) -> bytes:
+        demand = self._demand.setdefault(endpoint, Demand(BUSY_REQUESTS_PER_SECOND, self._monotonic))
+        if not demand.busy():
+            return await render(0.0)
+        shared = self._shared.get((endpoint, media))
+        if shared is not None and self._monotonic() - shared[0] <= SHARED_FOR_SECONDS:
+            return shared[1]
+        body = await render(SHARED_FOR_SECONDS)
+        self._shared[(endpoint, media)] = (self._monotonic(), body)
+        return body
+
+    async def _render_status(self, max_age: float) -> bytes:
+        snapshot = await self._operations.measure(max_age)
+        report = snapshot.report.as_of(datetime.now(UTC))
+        return msgspec.json.encode(status_response(report, snapshot.health, self._runtime))
+
+    async def _render_metrics(self, max_age: float, media: str | None) -> bytes:
+        snapshot = await self._operations.measure(max_age)
         report = snapshot.report.as_of(datetime.now(UTC))
         routes = self._latency.snapshot()
         response = metrics_response(
             report, snapshot.health, self._runtime, routes, snapshot.is_leader, self._shed.response()
         )
-        return response, routes
+        if media is None:
+            return msgspec.json.encode(response)
+        return prometheus.render(response, routes, media)[0]
 
 
 def db_healthy(report: IngestionReport, health: DatabaseHealth) -> bool:

@@ -8,9 +8,9 @@ tells a load balancer whether to send traffic.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from litestar import Request, Response, get
+from litestar import MediaType, Request, Response, get
 from litestar.di import NamedDependency
 
 from entrypoints.http import prometheus
@@ -27,7 +27,9 @@ NO_STORE = {"Cache-Control": "no-store"}
     summary="Ingestion freshness: alive or dead, heartbeat age, DB health; 200 even when dead or the DB is down",
 )
 async def ingestion_status(status_reporter: NamedDependency[StatusReporter]) -> Response[IngestionStatusResponse]:
-    return Response(await status_reporter.status(), headers=NO_STORE)
+    # Encoded by the reporter (which may share it while busy); the annotation is what the schema shows.
+    body = await status_reporter.status()
+    return cast(Response[IngestionStatusResponse], Response(body, media_type=MediaType.JSON, headers=NO_STORE))
 
 
 @get(
@@ -44,9 +46,7 @@ async def ingestion_status(status_reporter: NamedDependency[StatusReporter]) -> 
 async def metrics(
     request: Request[Any, Any, Any], status_reporter: NamedDependency[StatusReporter]
 ) -> Response[MetricsResponse] | Response[bytes]:
-    body, routes = await status_reporter.metrics()
     media = prometheus.wants_prometheus(request.headers.get("accept", ""))
-    if media is None:
-        return Response(body, headers={**NO_STORE, "Vary": "Accept"})
-    text, content_type = prometheus.render(body, routes, media)
-    return Response(text, media_type=content_type, headers={**NO_STORE, "Vary": "Accept"})
+    body, content_type = await status_reporter.metrics(media)
+    response = Response(body, media_type=content_type, headers={**NO_STORE, "Vary": "Accept"})
+    return cast(Response[MetricsResponse], response) if media is None else response
