@@ -8,13 +8,14 @@ import functools
 import http
 import logging
 import sys
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from entrypoints.http.coalescing import CoalescingTransport
 from entrypoints.http.openapi import PROBLEM_JSON
 from entrypoints.http.request_head import HeadLimits, HeadRefused, HeadScanner
 from entrypoints.settings import Settings
@@ -81,7 +82,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._answer_later: bytes | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(cast(asyncio.Transport, CoalescingTransport(transport, self.loop)))
         self._arm_head_timer()  # a connection that never sends a whole head is closed too
 
     def connection_lost(self, exc: Exception | None) -> None:
