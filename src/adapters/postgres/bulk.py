@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg
+from psycopg import sql
 
 from adapters.postgres.url import libpq_url
 from domain.trades import RawTrade
@@ -76,7 +77,22 @@ class PostgresTradeCopier:
                     on_chunk(len(chunk))
             # The COPY's statement trigger has folded the trades into the candles by now.
             conn.execute(ADVANCE_WATERMARK, (span[1],))
+        self._analyze(span)
         return total
+
+    def _analyze(self, span: tuple[datetime, datetime]) -> None:
+        """Statistics for the day partitions just loaded. Until autovacuum gets there (a minute or more),
+        the planner takes a freshly filled partition for empty and answers /trades by scanning and sorting
+        the whole day: 24 ms instead of 0.08 ms measured."""
+        day, last = span[0].astimezone(UTC).date(), span[1].astimezone(UTC).date()
+        with psycopg.connect(self._url, autocommit=True) as conn:
+            while day <= last:
+                partition = f"trades_p{day:%Y%m%d}"
+                exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (partition,)).fetchone()
+                if exists and exists[0]:
+                    conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(partition)))
+                day += timedelta(days=1)
+            conn.execute("ANALYZE candles")
 
 
 class PostgresCandleRebuilder:

@@ -14,7 +14,7 @@ from application.candles import GetCandles
 from application.symbols import ListSymbols
 from application.trades import ListTrades
 from entrypoints.container import resolve
-from entrypoints.http.security import NONCE_KEY
+from entrypoints.http.security import csp_nonce
 from entrypoints.http.status_responses import StatusReporter
 from entrypoints.operations import OperationsThread
 from entrypoints.settings import Settings
@@ -57,8 +57,8 @@ def _dashboard_refresh_seconds(state: State) -> float:
 
 
 def _csp_nonce(request: Request[Any, Any, Any]) -> str:
-    """The nonce SecurityHeaders put in this response's Content-Security-Policy."""
-    return str(request.scope.get("state", {}).get(NONCE_KEY, ""))
+    """The nonce SecurityHeaders puts in this response's Content-Security-Policy."""
+    return csp_nonce(request.scope)
 
 
 def dependencies() -> dict[str, Provide]:

@@ -14,7 +14,18 @@ from litestar.handlers import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 NONCE_KEY = "csp_nonce"
-"""Where the per-response script nonce is kept in the request's scope state."""
+"""Where the per-response script nonce is kept in the request's scope state (drawn only for HTML pages)."""
+
+
+def csp_nonce(scope: Scope) -> str:
+    """This response's script nonce, drawn on first use: only HTML pages need one."""
+    state = scope.setdefault("state", {})
+    nonce = state.get(NONCE_KEY)
+    if nonce is None:
+        nonce = state[NONCE_KEY] = secrets.token_urlsafe(16)
+    return str(nonce)
+
+
 NO_HEAD = frozenset({"/candles/stream"})
 """GET routes that HEAD does not reach: an endless body, so HEAD answers 405 there."""
 
@@ -46,14 +57,15 @@ class SecurityHeaders:
         if scope["type"] != ScopeType.HTTP:
             await self._app(scope, receive, send)
             return
-        nonce = secrets.token_urlsafe(16)
-        scope.setdefault("state", {})[NONCE_KEY] = nonce
+        state = scope.setdefault("state", {})
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"x-content-type-options", b"nosniff"))
                 if any(name.lower() == b"content-type" and value.startswith(b"text/html") for name, value in headers):
+                    # The page drew its nonce from csp_nonce(); a page made without one gets a fresh one.
+                    nonce = state.get(NONCE_KEY) or secrets.token_urlsafe(16)
                     headers.append((b"content-security-policy", content_security_policy(nonce).encode()))
                     headers.append((b"x-frame-options", b"DENY"))
                 message = {**message, "headers": headers}
@@ -81,7 +93,8 @@ class HeadAsGet:
         await self._app({**scope, "method": "GET"}, receive, send_without_body)
 
 
-def operator_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+async def operator_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    # async: Litestar runs a plain-function guard in a worker thread, on every request.
     """With OPERATOR_TOKEN set, the route needs `Authorization: Bearer <token>`; 401 otherwise."""
     token: str | None = connection.app.state.operator_token
     if token is None:
