@@ -282,22 +282,30 @@ def share(cpu: float) -> str:
     return "n/a" if math.isnan(cpu) else f"{cpu:.0%}"
 
 
+def per_request(runs: list[dict[str, float]]) -> str:
+    """Median CPU time per request: what one answer costs the server, less sensitive to other load than req/s."""
+    micros = statistics.median(r["cpu"] / r["rps"] * 1e6 for r in runs)
+    return "n/a" if math.isnan(micros) else f"{micros:,.0f}"
+
+
 def table(points: list[Endpoint], sizes: dict[str, int]) -> None:
     say(
         "\n| endpoint | bytes | service req/s | bare req/s | ratio | target | met | service p50 / p99 ms "
-        "| CPU: service / PostgreSQL / bare | non-2xx service / bare | socket errors service / bare |"
+        "| CPU: service / PostgreSQL / bare | CPU µs per request: service / bare "
+        "| non-2xx service / bare | socket errors service / bare |"
     )
-    say("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
+    say("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
     for p in points:
         s_rps, b_rps = (statistics.median(r["rps"] for r in side) for side in (p.service, p.bare))
         lat = " / ".join(f"{statistics.median(r[q] for r in p.service) / 1000:.1f}" for q in ("p50_us", "p99_us"))
         columns = (("cpu", p.service), ("db_cpu", p.service), ("cpu", p.bare))
         cpu = " / ".join(share(statistics.median(r[k] for r in side)) for k, side in columns)
+        micros = " / ".join(per_request(side) for side in (p.service, p.bare))
         errors = [sum(int(r[k]) for r in side) for k in ("non_2xx", "socket_errors") for side in (p.service, p.bare)]
         ratio = p.ratio()
         say(
             f"| {p.name} | {sizes[p.name]:,} | {s_rps:,.0f} | {b_rps:,.0f} | {ratio:.3f} | >= {p.target} "
-            f"| {'yes' if ratio >= p.target else 'NO'} | {lat} | {cpu} | {errors[0]} / {errors[1]} "
+            f"| {'yes' if ratio >= p.target else 'NO'} | {lat} | {cpu} | {micros} | {errors[0]} / {errors[1]} "
             f"| {errors[2]} / {errors[3]} |"
         )
 
@@ -309,6 +317,8 @@ def service_side(args: argparse.Namespace, tmp: Path) -> tuple[subprocess.Popen[
     time.sleep(3)  # a few ingestion batches before measuring; uvicorn's workers (if any) have started
     count = len(tree(service.pid, processes()[0]))
     say(f"service: python -m entrypoints run, pid {service.pid}, {count} process(es); WEB_CONCURRENCY={args.workers}")
+    if args.workers and args.workers > 1 and count == 1:
+        say("  (one process: this version of the service ignores WEB_CONCURRENCY)")
     return service, Side(base, service.pid, postmaster(args.database_url))
 
 
