@@ -6,24 +6,26 @@ Quick: .venv/bin/python bench/throughput.py --seconds 2 --rounds 1
 
 Needs wrk (Debian: apt-get install wrk). Where: a scratch database on DATABASE_URL's server when set, else a
 throw-away embedded PostgreSQL (bench/harness.py), loaded with `mdp backfill --hours --history-hours` (so the
-last full hour is covered) and analyzed (as autovacuum would do a minute later), then served the way users start it: `python -m entrypoints run` (API + ingestion
-at its default 1 s interval; one worker unless --workers passes WEB_CONCURRENCY, which a service without
-that setting ignores: the process count is printed). --url measures an instance that is already running
-instead (its data and settings; every endpoint must answer 200; no CPU figures for it).
+last full hour is covered) and analyzed (as autovacuum would do a minute or so later), then served the way
+users start it: `python -m entrypoints run` (API + ingestion at its default 1 s interval; one worker unless
+--workers passes WEB_CONCURRENCY, which a service without that setting ignores: the process count is
+printed). --url measures an instance that is already running instead (its data and settings; every
+endpoint must answer 200; no CPU figures for it).
 
-The baseline: a bare Litestar app, one async handler returning a ~300-byte JSON dict, served by
+The baseline, bench/bare_app.py: one async Litestar handler returning a ~300-byte JSON dict, served by
 `uvicorn.run(app)` with uvicorn's defaults: one worker, loop and http "auto" (uvloop and httptools when
 installed; what it got is printed) and its access log, which the service turns off (to /dev/null here;
 `--bare-access-log off` measures the bare app without it). Both run throughout. For each endpoint and
 round, wrk loads the bare app and the service back to back, the order alternating so drift cancels.
 Ratio: the median over rounds of service req/s / bare req/s of the same round. Targets (issue 10, item 7):
 /health, /status/ingestion, /metrics, /symbols >= 0.8x; /trades and warm /candles >= 0.3x.
+CPU is read from /proc (bench/process_cpu.py): the service's process tree, its PostgreSQL server's (all of
+it: on a shared DATABASE_URL server, other databases' work too) and the bare app's.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import math
 import os
@@ -39,28 +41,12 @@ from pathlib import Path
 import httpx
 import psycopg
 
+import bare_app
 from adapters.postgres.embedded import free_port
 from adapters.postgres.url import libpq_url
 from harness import drop_database, own_database, postgres_server
+from process_cpu import postmaster, processes, tree, tree_cpu
 
-BARE_PATH = "/bare"
-PAYLOAD = {
-    "symbol": "AAPL",
-    "interval": "1m",
-    "bucket_start": "2026-01-02T15:04:00Z",
-    "bucket_end": "2026-01-02T15:05:00Z",
-    "open": "187.25",
-    "high": "187.90",
-    "low": "186.95",
-    "close": "187.60",
-    "volume": 12400,
-    "trade_count": 310,
-    "vwap": "187.412903",
-    "complete": True,
-    "filled": False,
-    "note": "a bare handler: no database, no middleware",
-}
-"""What the bare app answers: about 300 bytes of JSON, shaped like one candle."""
 WRK_SUMMARY = """
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -74,27 +60,6 @@ end
 
 def say(*parts: object) -> None:
     print(*parts, flush=True)
-
-
-def serve_bare(port: int, report: Path, access_log: bool) -> None:
-    """The baseline's process: `uvicorn.run(app)` with its defaults; notes the loop and HTTP protocol it got."""
-    import uvicorn
-    from litestar import Litestar, get
-    from uvicorn.protocols.http.auto import AutoHTTPProtocol
-
-    @get(BARE_PATH)
-    async def bare() -> dict[str, object]:
-        return PAYLOAD
-
-    def note_loop() -> None:
-        loop = type(asyncio.get_running_loop())
-        report.write_text(f"loop={loop.__module__}.{loop.__qualname__} http={AutoHTTPProtocol.__name__}")
-
-    app = Litestar([bare], on_startup=[note_loop])
-    if access_log:  # uvicorn's default
-        uvicorn.run(app, host="127.0.0.1", port=port)
-    else:
-        uvicorn.run(app, host="127.0.0.1", port=port, access_log=False)
 
 
 @dataclass
@@ -156,50 +121,6 @@ class Wrk:
         return figures
 
 
-def tree_cpu(root: int) -> float:
-    """CPU seconds of a process and its descendants so far, those already exited and reaped included.
-
-    A reaped child's time is added to its parent's cutime/cstime: PostgreSQL's postmaster collects the time of
-    every connection closed meanwhile, uvicorn's supervisor that of its workers.
-    """
-    children, ticks = processes()
-    return sum(ticks.get(pid, 0) for pid in tree(root, children)) / os.sysconf("SC_CLK_TCK")
-
-
-def processes() -> tuple[dict[int, list[int]], dict[int, int]]:
-    """Every process's children, and its CPU ticks (utime, stime, cutime, cstime), from /proc."""
-    children: dict[int, list[int]] = {}
-    ticks: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(stat.parent.name)
-        children.setdefault(int(fields[1]), []).append(pid)
-        ticks[pid] = sum(int(f) for f in fields[11:15])
-    return children, ticks
-
-
-def tree(root: int, children: dict[int, list[int]]) -> list[int]:
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
-
-
-def postmaster(url: str) -> int | None:
-    """The pid of the server's postmaster when it runs on this machine and its data directory is readable."""
-    try:
-        with psycopg.connect(libpq_url(url)) as conn:
-            row = conn.execute("SELECT setting FROM pg_settings WHERE name = 'data_directory'").fetchone()
-        return int((Path(row[0]) / "postmaster.pid").read_text().split()[0]) if row else None
-    except (OSError, ValueError, IndexError, psycopg.Error):
-        return None
-
-
 def wait_ready(url: str, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -214,11 +135,10 @@ def wait_ready(url: str, timeout: float = 90) -> None:
 
 def start_bare(tmp: Path, access_log: str) -> tuple[subprocess.Popen[bytes], str, str]:
     port, report = free_port(), tmp / "bare.txt"
-    command = [sys.executable, __file__, "--serve-bare", str(port), "--bare-report", str(report)]
-    command += ["--bare-access-log", access_log]
+    command = [sys.executable, bare_app.__file__, str(port), str(report), "--access-log", access_log]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    wait_ready(base + BARE_PATH)
+    wait_ready(base + bare_app.PATH)
     return process, base, report.read_text()
 
 
@@ -263,10 +183,10 @@ def measure(wrk: Wrk, points: list[Endpoint], bare: Side, service: Side) -> None
     seconds, rounds = wrk.args.seconds, wrk.args.rounds
     for point in points:  # warm-up, not counted: connections, caches, prepared statements
         wrk.load(service, point.path, 1)
-    wrk.load(bare, BARE_PATH, 1)
+    wrk.load(bare, bare_app.PATH, 1)
     for number in range(rounds):
         for index, point in enumerate(points):
-            sides = [("bare", bare, BARE_PATH), ("service", service, point.path)]
+            sides = [("bare", bare, bare_app.PATH), ("service", service, point.path)]
             for name, side, path in sides if (number + index) % 2 == 0 else reversed(sides):
                 getattr(point, name).append(wrk.load(side, path, seconds))
             s, b = point.service[-1], point.bare[-1]
@@ -361,16 +281,11 @@ def parse_args() -> argparse.Namespace:
         default="on",
         help="uvicorn's access log in the bare app: on is uvicorn's default (the service turns it off)",
     )
-    parser.add_argument("--serve-bare", type=int, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--bare-report", type=Path, default=None, help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    if args.serve_bare is not None:
-        serve_bare(args.serve_bare, args.bare_report, args.bare_access_log == "on")
-        return
     with tempfile.TemporaryDirectory() as tmp:
         if args.url:
             run(args, Path(tmp))
