@@ -6,6 +6,7 @@ import logging
 import re
 from typing import Any
 
+import psycopg
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
@@ -98,6 +99,8 @@ EXCEPTION_HANDLERS = {
     ValidationException: _validation_error,
     HTTPException: _http_error,
     SQLAlchemyError: _infrastructure_error,
+    # Raised unwrapped by the hot reads that run straight on the driver (adapters/postgres/driver.py).
+    psycopg.Error: _infrastructure_error,
     OSError: _infrastructure_error,
     TimeoutError: _infrastructure_error,
     Exception: _unexpected_error,
