@@ -220,7 +220,7 @@ def report(campaign: Campaign) -> None:
         f"\n{len(campaign.rounds)} faults at a {plan.interval:g} s ingestion interval; deadline + 0.5 s = {campaign.deadline:g} s"
     )
     print("\nrequests by endpoint (the whole campaign)")
-    print_table(endpoint_header, endpoint_rows(campaign.samples, campaign.deadline))
+    print_table(endpoint_header(campaign.deadline), endpoint_rows(campaign.samples, campaign.deadline))
     print("\nrecovery by fault: from the database's first answer to the next committed batch")
     rows = []
     for kind in FAULTS:
@@ -257,7 +257,7 @@ def report(campaign: Campaign) -> None:
         "db back after, median s",
         "min / median / max s",
         "in intervals",
-        "over deadline",
+        f"over {campaign.deadline:g} s",
         "5xx≠503",
     )
     print_table(header, rows)

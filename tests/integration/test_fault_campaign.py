@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from faults import Plan, run_campaign
+from faults import Plan, report, run_campaign
 from postgres_faults import faultable_server
 from tests.integration.market_data_support import assert_candles_true
 
@@ -21,6 +21,7 @@ def test_one_fault_of_each_kind_loses_nothing_and_ingestion_recovers() -> None:
     with faultable_server() as (server, url, logs):
         campaign = run_campaign(server, url, plan, logs, say=False)
         assert_candles_true(url)  # the test suite's own oracle too: the domain's candles of the stored trades
+    report(campaign)  # the tables print (pytest shows them when the test fails)
 
     assert [r.kind for r in campaign.rounds] == ["stop", "kill", "freeze"]
     assert campaign.service_survived

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from load import Shape, run_load
+from load import Shape, report, run_load
 
 pytestmark = pytest.mark.processes
 
@@ -21,6 +21,7 @@ def test_mixed_load_and_a_flood_get_answers_and_never_stall_ingestion(server_url
         pytest.fail("no wrk on PATH: `make test` installs it as root (apt-get install wrk), or set WRK")
     shape = Shape(mixed_seconds=10, mixed_connections=16, flood_seconds=10, flood_connections=48)
     run = run_load(server_url, shape, tmp_path)
+    report(run)  # the tables print (pytest shows them when the test fails)
 
     assert [p.name for p in run.phases] == ["mixed", "flood"]
     for phase in run.phases:
