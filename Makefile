@@ -16,12 +16,12 @@ UV     := uv==0.13.9
 UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 \
 	--generate-hashes --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade)
 
-.PHONY: run test install lock lint typecheck bench clean-data chromium promtool
+.PHONY: run test install lock lint typecheck bench clean-data chromium promtool wrk
 
 run: $(RUN_STAMP)  ## start PostgreSQL (embedded unless DATABASE_URL is set), the API and ingestion
 	$(BIN)/mdp run
 
-test: $(DEV_STAMP) chromium promtool  ## lint, layer contracts, then every test against a real PostgreSQL (and a headless Chromium)
+test: $(DEV_STAMP) chromium promtool wrk  ## lint, layer contracts, then every test against a real PostgreSQL (and a headless Chromium)
 	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/lint-imports
 	$(BIN)/mypy
@@ -73,6 +73,15 @@ promtool:
 	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 || \
 	     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null)); \
 	  else echo "promtool not found: install it (Debian: apt-get install prometheus) or set PROMTOOL=/path/to/it"; fi
+
+# The short load run (tests/integration/test_load_short.py, bench/load.py) drives the service with wrk.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing wrk for the load test"; \
+	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 || \
+	     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)); \
+	  else echo "wrk not found: install it (Debian: apt-get install wrk) or set WRK=/path/to/it"; fi
 
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy

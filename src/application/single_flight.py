@@ -42,6 +42,10 @@ class SingleFlight(Generic[T]):
             raise TimeoutError(f"no answer within {deadline:g}s")
         if self._task is task:
             self._task = None
+        if task.cancelled():
+            # Abandoned by a later caller (see _current) while we waited: for us that is no answer,
+            # not a cancellation of our own (a CancelledError here escaped as a bare 500).
+            raise TimeoutError(f"no answer within {deadline:g}s")
         return task.result()
 
     def _current(self) -> asyncio.Future[T]:

@@ -61,6 +61,18 @@ async def test_a_call_older_than_abandon_after_is_cancelled_and_replaced() -> No
     assert (gate.started, gate.cancelled) == (2, 1)
 
 
+async def test_a_caller_still_waiting_on_an_abandoned_call_gets_a_timeout_not_a_cancellation() -> None:
+    gate = Gate()
+    flight = SingleFlight(gate, abandon_after=0)
+    waiting = asyncio.create_task(flight(deadline=5))
+    await asyncio.sleep(0.01)  # the first call is now older than abandon_after
+    with pytest.raises(TimeoutError):
+        await flight(deadline=0.01)  # cancels it and starts another
+    with pytest.raises(TimeoutError):
+        await waiting
+    assert (gate.started, gate.cancelled) == (2, 1)
+
+
 async def test_the_calls_failure_reaches_the_caller() -> None:
     async def failing() -> int:
         raise ConnectionRefusedError("refused")

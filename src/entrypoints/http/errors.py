@@ -6,6 +6,7 @@ import logging
 import re
 from typing import Any
 
+import psycopg
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
@@ -83,6 +84,8 @@ EXCEPTION_HANDLERS = {
     ValidationException: _validation_error,
     HTTPException: _http_error,
     SQLAlchemyError: _infrastructure_error,
+    # Raised unwrapped by the hot reads that run straight on the driver (adapters/postgres/driver.py).
+    psycopg.Error: _infrastructure_error,
     OSError: _infrastructure_error,
     TimeoutError: _infrastructure_error,
     Exception: _unexpected_error,
