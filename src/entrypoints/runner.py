@@ -29,9 +29,9 @@ class IngestionRunner:
     """Runs `IngestBatch` every `interval` seconds on a fixed cadence.
 
     A failed attempt is logged on one line (the first three, then every tenth)
-    and retried after a backoff capped at two intervals, so a database that
-    comes back sees a batch within two intervals; the batch it carried is
-    dropped whole. Stopping lets
+    and retried after half an interval, then once an interval, so a database
+    that comes back sees a batch within about an interval; the batch it carried
+    is dropped whole. Stopping lets
     the batch in flight finish (commit or roll back) and then returns. With a
     `leadership` port it writes only while this process leads, and resumes
     after the stored trades each time it becomes the leader.
@@ -116,9 +116,11 @@ class IngestionRunner:
     def _failed(self, error: Exception) -> float:
         self._ingest.record_failure(error)
         self.consecutive_failures += 1
-        # Backing off, but never past two intervals: the next attempt is also the probe that finds the
-        # database back, so a recovered database sees a batch within two intervals however long it was out.
-        delay = min(self._max_backoff, 2 * self._interval, self._interval * 2.0 ** (self.consecutive_failures - 1))
+        # The next attempt is also the probe that finds the database back, so attempts come once an
+        # interval however long it was out (a connection attempt is cheap). A first failure is retried
+        # after half an interval: it is often a session the server ended while it was frozen (the
+        # leader's lease), and the retry opens a new one.
+        delay = min(self._max_backoff, self._interval / 2 if self.consecutive_failures == 1 else self._interval)
         if self.consecutive_failures <= 3 or self.consecutive_failures % 10 == 0:
             log.warning(
                 "ingestion batch failed (attempt %d, retrying in %.1fs): %s",

@@ -26,27 +26,27 @@ def _ingest(uow: FakeUnitOfWorkFactory) -> IngestBatch:
     return IngestBatch(ListTradeSource([]), uow, FrozenClock())
 
 
-async def test_failures_back_off_to_at_most_two_intervals_then_recover_at_once() -> None:
+async def test_failures_are_retried_after_half_an_interval_then_once_an_interval_then_recover_at_once() -> None:
     uow = FakeUnitOfWorkFactory()
     uow.outage = 6  # resume and five batches fail, then the database is back
     waits = ScriptedWaits(stop_after=7)
     runner = IngestionRunner(_ingest(uow), interval=1.0, max_backoff=8.0, wait=waits, monotonic=lambda: 0.0)
     await runner.run(asyncio.Event())
-    # However long the outage, the next attempt (the probe) is at most two intervals away.
-    assert waits.waits == [1.0, 2.0, 2.0, 2.0, 2.0, 2.0, 1.0]
+    # However long the outage, the next attempt (the probe) is at most an interval away.
+    assert waits.waits == [0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
     assert runner.consecutive_failures == 0
     heartbeat = uow.store.heartbeat
     assert heartbeat is not None and heartbeat.failed_attempts == 6
     assert heartbeat.last_error == "ConnectionError: connection refused"
 
 
-async def test_a_long_interval_backs_off_to_the_configured_cap() -> None:
+async def test_a_long_interval_waits_at_most_the_configured_cap() -> None:
     uow = FakeUnitOfWorkFactory()
     uow.outage = 4
     waits = ScriptedWaits(stop_after=4)
-    runner = IngestionRunner(_ingest(uow), interval=20.0, max_backoff=30.0, wait=waits, monotonic=lambda: 0.0)
+    runner = IngestionRunner(_ingest(uow), interval=60.0, max_backoff=30.0, wait=waits, monotonic=lambda: 0.0)
     await runner.run(asyncio.Event())
-    assert waits.waits == [20.0, 30.0, 30.0, 30.0]
+    assert waits.waits == [30.0, 30.0, 30.0, 30.0]
 
 
 async def test_a_stop_request_ends_the_loop_after_the_batch_in_flight() -> None:

@@ -100,7 +100,7 @@ async def test_an_unreachable_store_is_a_failed_attempt_with_backoff_then_a_foll
         leadership=leadership,
     )
     await runner.run(asyncio.Event())
-    assert waits.waits == [1.0, 1.0, 2.0, 2.0, 1.0, 1.0, 1.0]  # backoff capped at two intervals
+    assert waits.waits == [1.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0]  # half an interval, then once an interval
     assert runner.consecutive_failures == 0
     heartbeat = uow.store.heartbeat
     assert heartbeat is not None and heartbeat.batches_committed == 3
