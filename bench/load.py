@@ -206,6 +206,9 @@ def load_phase(base_url: str, name: str, connections: int, seconds: float, shape
     began = time.monotonic()
     result = run_wrk(base_url, connections, seconds, shape.threads, deadline)
     ended = time.monotonic()
+    # While /metrics is polled more than 50 times a second its answer is shared for a quarter second,
+    # and the demand of a busy second carries into the next: read the counts once that has passed.
+    time.sleep(2.5)
     return Phase(name, connections, began, ended, result, shed_between(before, shed_counts(base_url)))
 
 

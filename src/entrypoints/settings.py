@@ -41,7 +41,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_statement_timeout_ms: Count = 15_000
     db_startup_timeout_seconds: Positive = 30.0
     request_deadline_seconds: Annotated[float, Meta(gt=0, le=60)] = 2.0
-    db_max_requests: Count = 32
+    db_max_requests: Count = 64
     web_concurrency: Annotated[int, Meta(ge=1, le=64)] = 1
     migrate_on_start: bool = True
     shutdown_timeout_seconds: Positive = 10.0
