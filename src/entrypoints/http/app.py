@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import threading
@@ -55,6 +56,9 @@ def create_app(container: Container, measure_latency: bool = True) -> Litestar:
         except Exception as error:  # the database may be down; readiness will say so
             log.warning("could not initialise symbols at startup: %s", type(error).__name__)
         await warm_up(container, WARM_UP_SECONDS)
+        # What startup built (modules, the app, the container) lives as long as the process: keep it out
+        # of the cyclic collector's full passes, which otherwise walk all of it again and again under load.
+        gc.freeze()
         stop = asyncio.Event()
         feed = await resolve(container.gateways.candle_feed)
         app.state.close_streams = _threadsafe(asyncio.get_running_loop(), feed.close)
