@@ -1,4 +1,4 @@
-"""Builds the Litestar app around a container; the lifespan owns resources and the runner."""
+"""Builds the Litestar app around a container; the lifespan owns resources, the stream feed and the operations loop."""
 
 from __future__ import annotations
 
