@@ -8,9 +8,9 @@ from typing import Any
 import msgspec
 import pytest
 
+from adapters.http_client.answer_cache import AnswerCache
 from entrypoints.http.admission import DatabaseGate, ShedCounts
 from entrypoints.http.demand import Demand
-from entrypoints.http.shared_answers import SharedAnswers
 
 
 class SlowApp:
@@ -125,7 +125,7 @@ async def test_a_response_under_way_at_the_deadline_is_never_cut_off() -> None:
 
 async def test_shared_answers_compute_once_per_period_for_every_caller() -> None:
     now = [0.0]
-    answers = SharedAnswers(ttl_seconds=1.0, monotonic=lambda: now[0])
+    answers: AnswerCache[str, int] = AnswerCache(1.0, now=lambda: now[0])
     calls = 0
     gate = asyncio.Event()
 
@@ -146,7 +146,7 @@ async def test_shared_answers_compute_once_per_period_for_every_caller() -> None
 
 
 async def test_a_failed_shared_answer_is_not_kept() -> None:
-    answers = SharedAnswers(ttl_seconds=60)
+    answers: AnswerCache[str, str] = AnswerCache(60)
     attempts = 0
 
     async def flaky() -> str:

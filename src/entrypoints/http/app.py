@@ -11,6 +11,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from importlib.metadata import version
 from types import FrameType
+from typing import Any
 
 from litestar import Litestar
 from litestar.middleware import DefineMiddleware
@@ -18,6 +19,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
+from adapters.http_client.answer_cache import AnswerCache
 from entrypoints.container import Container, build_container, resolve, start_resources, stop_resources
 from entrypoints.http.admission import DatabaseGate, ShedCounts
 from entrypoints.http.dashboard import page as dashboard_page
@@ -30,7 +32,6 @@ from entrypoints.http.routes.candle_stream import stream_candles
 from entrypoints.http.routes.candles import get_candles
 from entrypoints.http.routes.trades import list_trades
 from entrypoints.http.security import HeadAsGet, SecurityHeaders, is_loopback
-from entrypoints.http.shared_answers import SharedAnswers
 from entrypoints.http.single_valued import SingleValuedQuery
 from entrypoints.http.status_responses import Runtime, StatusReporter
 from entrypoints.http.warmup import warm_up
@@ -117,7 +118,7 @@ def create_app(container: Container, measure_latency: bool = True) -> Litestar:
         )
     )
     app.state.operations = operations
-    app.state.shared_answers = SharedAnswers(ttl_seconds=1.0)
+    app.state.shared_answers = AnswerCache[str, Any](ttl_seconds=1.0)
     app.state.operator_token = settings.operator_token
     if settings.operator_token is None and not is_loopback(settings.host):
         log.warning(

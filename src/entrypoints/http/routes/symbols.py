@@ -6,8 +6,8 @@ from litestar import get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
+from adapters.http_client.answer_cache import AnswerCache
 from application.symbols import ListSymbols
-from entrypoints.http.shared_answers import SharedAnswers
 from market_data_client.contract import SymbolsResponse
 
 
@@ -18,5 +18,5 @@ async def list_symbols(state: State, list_symbols_use_case: NamedDependency[List
 
     # The list changes with a migration, not with traffic: one read a second serves every caller.
     # (The cache comes from `state`, not as a second dependency: Litestar resolves two in a task group.)
-    answers: SharedAnswers = state.shared_answers
+    answers: AnswerCache[str, SymbolsResponse] = state.shared_answers
     return await answers.get("symbols", read)
