@@ -15,6 +15,7 @@ from adapters.postgres.change_log import PostgresChangeLog, PostgresChangeNotice
 from adapters.postgres.engine import PoolSettings, PostgresHealthProbe, engine_resource
 from adapters.postgres.leader import LeaderUnitOfWorkFactory, leader_lock_resource
 from adapters.postgres.market_reads import PostgresMarketReads
+from adapters.postgres.read_pool import ReadPoolSettings, read_pool_resource
 from adapters.postgres.statistics import PostgresStatisticsReader
 from adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from adapters.synthetic.source import SyntheticTradeSource
@@ -35,6 +36,15 @@ def _pool(settings: Settings) -> PoolSettings:
     return PoolSettings(
         size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        timeout_seconds=settings.db_pool_timeout_seconds,
+        connect_timeout_seconds=settings.db_connect_timeout_seconds,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
+
+
+def _read_pool(settings: Settings) -> ReadPoolSettings:
+    return ReadPoolSettings(
+        size=settings.db_read_pool_size,
         timeout_seconds=settings.db_pool_timeout_seconds,
         connect_timeout_seconds=settings.db_connect_timeout_seconds,
         statement_timeout_ms=settings.db_statement_timeout_ms,
@@ -62,7 +72,13 @@ class Gateways(containers.DeclarativeContainer):
     )
     sessions = providers.Singleton(async_sessionmaker, engine, expire_on_commit=False)
     unit_of_work = providers.Singleton(PostgresUnitOfWorkFactory, sessions)
-    market_reads = providers.Singleton(PostgresMarketReads, engine)
+    read_pool = providers.Resource(
+        read_pool_resource,
+        url=core.database_url,
+        settings=providers.Callable(_read_pool, core.settings),
+        application_name=providers.Callable("mdp reads {}".format, core.settings.provided.resolved_instance_id),
+    )
+    market_reads = providers.Singleton(PostgresMarketReads, read_pool)
     health_probe = providers.Singleton(PostgresHealthProbe, engine, timeout_seconds=1.0)
     # /status/ingestion and /metrics must answer within a second: a shorter deadline.
     status_probe = providers.Singleton(

@@ -36,6 +36,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ingestion_max_backoff_seconds: Positive = 30.0
     db_pool_size: Count = 20
     db_max_overflow: Annotated[int, Meta(ge=0)] = 10
+    db_read_pool_size: Count = 4
     db_pool_timeout_seconds: Positive = 5.0
     db_connect_timeout_seconds: Count = 3
     db_statement_timeout_ms: Count = 15_000

@@ -3,8 +3,8 @@
 Every round trip to the server costs this process more than PostgreSQL takes to
 answer these reads (a send, a wait on the loop, a receive). A unit of work spent
 six: the pool's ping, BEGIN, the watermark, the heartbeat, the candles, COMMIT.
-Here a read checks a pooled connection out (pinged only after it sat idle, see
-engine.py), switches it to autocommit and sends its statements as one pipeline:
+Here a read borrows an autocommit connection from the read pool (read_pool.py:
+pinged only after it sat idle) and sends its statements as one pipeline:
 PostgreSQL runs them in order, each in a snapshot of its own, so the watermark is
 still read before the candles, which is all the finality rule needs. Rows go
 straight into named tuples: the schema checked them when they were written.
@@ -12,18 +12,15 @@ straight into named tuples: the schema checked them when they were written.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-import psycopg
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import RowMaker, args_row
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.postgres.driver import driver_of
+from adapters.postgres.coalesced_reads import CoalescedReads
 from adapters.postgres.market_data import BAR_COLUMNS
+from adapters.postgres.read_pool import ReadPool
 from adapters.postgres.repositories import HEARTBEAT_SOURCE, READ_HEARTBEAT, READ_WATERMARK
 from application.ports import StoredCandles
 from domain.candles import Interval
@@ -31,9 +28,6 @@ from domain.heartbeat import Heartbeat
 from domain.ranges import TimeRange
 from domain.series import Bar
 from domain.trades import StoredTrade, TradeKey
-
-log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 STORED_BARS = f"""
     SELECT {BAR_COLUMNS} FROM candles
@@ -44,13 +38,11 @@ _TRADES = "SELECT symbol, ts, price, volume, id FROM trades WHERE symbol = %s AN
 FIRST_PAGE = _TRADES + " ORDER BY ts, id LIMIT %s"
 # The whole key in the row comparison lets the primary key index seek straight to the cursor.
 NEXT_PAGE = _TRADES + " AND (symbol, ts, id) > (%s, %s, %s) ORDER BY ts, id LIMIT %s"
-ATTEMPTS = 3
-"""A connection the server dropped (it restarted) fails at once; the read moves on to a fresh one."""
 
 
 class PostgresMarketReads:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    def __init__(self, pool: ReadPool) -> None:
+        self._reads = CoalescedReads(pool)
 
     async def stored_candles(self, symbol: str, interval: Interval, first: datetime, end: datetime) -> StoredCandles:
         async def read(conn: AsyncConnection[Any]) -> StoredCandles:
@@ -64,33 +56,19 @@ class PostgresMarketReads:
             mark = await watermark.fetchone()
             return StoredCandles(mark[0] if mark else None, await heartbeat.fetchone(), await bars.fetchall())
 
-        return await self._run(read)
+        return await self._reads.run(("candles", symbol, interval, first, end), read)
 
     async def trade_page(self, symbol: str, window: TimeRange, after: TradeKey | None, limit: int) -> list[StoredTrade]:
         async def read(conn: AsyncConnection[Any]) -> list[StoredTrade]:
-            async with conn.cursor(row_factory=_stored_trades) as cursor:
-                if after is None:
-                    await cursor.execute(FIRST_PAGE, (symbol, window.start, window.end, limit), prepare=True)
-                else:
-                    params = (symbol, window.start, window.end, symbol, after[0], after[1], limit)
-                    await cursor.execute(NEXT_PAGE, params, prepare=True)
-                return await cursor.fetchall()
+            cursor = conn.cursor(row_factory=_stored_trades)
+            if after is None:
+                await cursor.execute(FIRST_PAGE, (symbol, window.start, window.end, limit), prepare=True)
+            else:
+                params = (symbol, window.start, window.end, symbol, after[0], after[1], limit)
+                await cursor.execute(NEXT_PAGE, params, prepare=True)
+            return await cursor.fetchall()
 
-        return await self._run(read)
-
-    async def _run(self, read: Callable[[AsyncConnection[Any]], Awaitable[T]]) -> T:
-        for attempt in range(1, ATTEMPTS + 1):
-            async with self._engine.connect() as pooled:
-                conn = await driver_of(pooled)
-                try:
-                    return await read(conn)
-                except psycopg.OperationalError:
-                    if not conn.closed or attempt == ATTEMPTS:
-                        raise
-                    # The server is gone from under this connection: drop it and take another.
-                    await pooled.invalidate()
-                    log.info("a pooled connection was closed by the server; reading on a fresh one")
-        raise AssertionError("unreachable")
+        return await self._reads.run(("trades", symbol, window.start, window.end, after, limit), read)
 
 
 def _bars(cursor: AsyncCursor[Any]) -> RowMaker[Bar]:

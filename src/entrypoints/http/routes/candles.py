@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, cast
 
+import msgspec
 from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import Parameter
@@ -32,6 +33,32 @@ def candle_outs(bars: Sequence[Bar], watermark: datetime | None) -> list[CandleO
     return [CandleOut(s, e, o, h, lo, c, v, n, w, e <= watermark, f) for s, e, o, h, lo, c, v, n, _, w, f in bars]
 
 
+class SharedEncoding:
+    """The candles of the last answer, encoded once for every request that got the same bars.
+
+    Identical reads waiting for a connection share one round trip (adapters/postgres/coalesced_reads.py),
+    and so the very same list of bars: their requests differ only in `as_of` and freshness, while the
+    candles, most of the body, would be built and encoded again for each. Keyed by the identity of the
+    list, which it keeps alive, and the watermark that decides `complete`; any other list (another read,
+    a rollup, a fill) is encoded anew.
+    """
+
+    def __init__(self) -> None:
+        self._encoder = msgspec.json.Encoder()
+        self._bars: Sequence[Bar] | None = None
+        self._watermark: datetime | None = None
+        self._encoded = msgspec.Raw(b"[]")
+
+    def __call__(self, bars: Sequence[Bar], watermark: datetime | None) -> msgspec.Raw:
+        if bars is not self._bars or watermark != self._watermark:
+            self._encoded = msgspec.Raw(self._encoder.encode(candle_outs(bars, watermark)))
+            self._bars, self._watermark = bars, watermark
+        return self._encoded
+
+
+encoded_candles = SharedEncoding()
+
+
 def freshness_out(f: Freshness) -> FreshnessOut:
     return FreshnessOut(
         str(f.status),
@@ -51,7 +78,8 @@ def candles_response(series: CandleSeries, fill: Fill) -> CandlesResponse:
         start=series.first,
         end=series.end,
         as_of=series.as_of,
-        candles=candle_outs(series.bars, watermark),
+        # Spliced into the body as it is: the same bytes msgspec writes for list[CandleOut].
+        candles=cast(list[CandleOut], encoded_candles(series.bars, watermark)),
         freshness=freshness_out(series.freshness),
         watermark=watermark,
         tz=str(series.zone) if series.zone else "UTC",
