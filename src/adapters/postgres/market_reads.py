@@ -3,11 +3,12 @@
 Every round trip to the server costs this process more than PostgreSQL takes to
 answer these reads (a send, a wait on the loop, a receive). A unit of work spent
 six: the pool's ping, BEGIN, the watermark, the heartbeat, the candles, COMMIT.
-Here a read borrows an autocommit connection from the read pool (read_pool.py:
-pinged only after it sat idle) and sends its statements as one pipeline:
+Here a read borrows an autocommit connection from the read pool (read_pool.py)
+and sends its statements as one pipeline:
 PostgreSQL runs them in order, each in a snapshot of its own, so the watermark is
 still read before the candles, which is all the finality rule needs. Rows go
 straight into named tuples: the schema checked them when they were written.
+Identical reads still waiting to be sent share one round trip (coalesced_reads.py).
 """
 
 from __future__ import annotations
