@@ -48,13 +48,21 @@ def test_database_stopped_then_restarted(outage_db: EmbeddedPostgres) -> None:
         wait_for(lambda: status(base)["status"] == "alive")
         # The first batch may hold no trade yet: wait until the figures the outage will show have some.
         wait_for(lambda: get(base, "/metrics").json()["counts"]["trades"] > 0)
+        reads = (TRADES, "/candles?" + ONE_HOUR)
+        assert [get(base, path).status_code for path in reads] == [200, 200]  # the read pool is open
         outage_db.stop()
         assert_outage_is_reported(base)
+        for path in reads:  # the server refuses connections: said as it is, not as slowness at the deadline
+            response = get(base, path)
+            assert response.status_code == 503, response.text
+            assert response.json()["title"] == "Service unavailable"
+            assert response.json()["detail"] == "the database is unavailable; retry shortly"
         # From the last known heartbeat, ingestion turns dead once it is older than the threshold.
         wait_for(lambda: status(base)["status"] == "dead")
         outage_db.start()
         wait_for(lambda: get(base, "/health/ready").status_code == 200)
         wait_for(lambda: status(base)["status"] == "alive" and status(base)["db_healthy"] is True)
+        wait_for(lambda: [get(base, path).status_code for path in reads] == [200, 200])
         metrics = get(base, "/metrics").json()
     assert metrics["db_healthy"] is True and metrics["db_error"] is None
     assert metrics["counts"]["source"] == "live"

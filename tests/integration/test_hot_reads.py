@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import AsyncConnection
+from psycopg_pool import PoolTimeout
 
 from adapters.postgres.coalesced_reads import CoalescedReads
 from adapters.postgres.embedded import EmbeddedPostgres
@@ -139,6 +140,26 @@ async def test_a_failed_read_fails_every_request_that_joined_it(one_connection: 
     assert all(isinstance(r, psycopg.errors.UndefinedColumn) for r in results)
     # The connection is still usable afterwards: autocommit left no aborted transaction behind.
     assert isinstance(await reads.run("now", server_time), datetime)
+
+
+async def test_a_stopped_server_fails_reads_at_once_and_a_started_one_serves_them_again(
+    restartable_postgres: EmbeddedPostgres,
+) -> None:
+    """Not the pool's wait for its backoff: a refusal is the answer while stopped, a fresh pool once back."""
+    pool = ReadPool(restartable_postgres.url, ReadPoolSettings(size=2, timeout_seconds=30))
+    try:
+        await pool.run(server_time)
+        restartable_postgres.stop()
+        try:
+            for _ in range(3):  # again and again, whatever the pool's reconnection backoff has reached
+                with pytest.raises(psycopg.OperationalError) as refused:
+                    await pool.run(server_time)
+                assert not isinstance(refused.value, PoolTimeout)
+        finally:
+            restartable_postgres.start()
+        assert isinstance(await pool.run(server_time), datetime)
+    finally:
+        await pool.close()
 
 
 async def test_reads_go_on_after_the_server_restarts(restartable_postgres: EmbeddedPostgres) -> None:
