@@ -22,6 +22,12 @@ from adapters.postgres.read_pool import ReadPool
 
 T = TypeVar("T")
 
+JOIN_TURNS = 2
+"""Turns of the event loop a read waits for identical ones to join it before it asks for a connection.
+Measured with wrk, 32 clients of one /candles call, side by side: 1 turn 2,547 and 1,967 req/s (p99 27 and
+30 ms), 2 turns 3,404 and 3,543 (18 and 14 ms), 3 turns 4,155 and 3,227 (14 and 19 ms). Each turn costs a
+read that nobody joins a few microseconds."""
+
 
 class CoalescedReads:
     def __init__(self, pool: ReadPool) -> None:
@@ -60,9 +66,10 @@ class CoalescedReads:
             return await read(conn)
 
         try:
-            # One turn of the loop first: the requests that arrived with this one (read from the sockets in
-            # the same turn) join it, even when a connection is free at once.
-            await asyncio.sleep(0)
+            # A few turns of the loop first, even when a connection is free at once: the requests read from
+            # the sockets meanwhile join this read (microseconds when idle; see JOIN_TURNS).
+            for _ in range(JOIN_TURNS):
+                await asyncio.sleep(0)
             answer = await self._pool.run(send_and_read)
         except BaseException as error:
             sending()

@@ -34,26 +34,39 @@ def candle_outs(bars: Sequence[Bar], watermark: datetime | None) -> list[CandleO
 
 
 class SharedEncoding:
-    """The candles of the last answer, encoded once for every request that got the same bars.
+    """The candles of the last answer, encoded once for every answer with the same candles.
 
     Identical reads waiting for a connection share one round trip (adapters/postgres/coalesced_reads.py),
-    and so the very same list of bars: their requests differ only in `as_of` and freshness, while the
-    candles, most of the body, would be built and encoded again for each. Keyed by the identity of the
-    list, which it keeps alive, and the watermark that decides `complete`; any other list (another read,
-    a rollup, a fill) is encoded anew.
+    and clients polling a series get the same candles read after read: the requests differ in `as_of`
+    and freshness, while the candles, most of the body, would be built and encoded again for each. The
+    encoding is kept for the last list of bars, and reused while the bars are equal (the very list, or an
+    equal one from the next read: the columns' fixed scales make equal values print alike) and every
+    candle is as `complete` as it was (the watermark moved, but past the end of all of them).
     """
 
     def __init__(self) -> None:
         self._encoder = msgspec.json.Encoder()
-        self._bars: Sequence[Bar] | None = None
+        self._bars: Sequence[Bar] = ()
         self._watermark: datetime | None = None
         self._encoded = msgspec.Raw(b"[]")
 
     def __call__(self, bars: Sequence[Bar], watermark: datetime | None) -> msgspec.Raw:
-        if bars is not self._bars or watermark != self._watermark:
+        if not (self._same_bars(bars) and self._same_completeness(bars, watermark)):
             self._encoded = msgspec.Raw(self._encoder.encode(candle_outs(bars, watermark)))
-            self._bars, self._watermark = bars, watermark
+            self._bars = bars
+        self._watermark = watermark
         return self._encoded
+
+    def _same_bars(self, bars: Sequence[Bar]) -> bool:
+        return bars is self._bars or (len(bars) == len(self._bars) and bars == self._bars)
+
+    def _same_completeness(self, bars: Sequence[Bar], watermark: datetime | None) -> bool:
+        if watermark == self._watermark or not bars:
+            return True
+        if watermark is None or self._watermark is None:
+            return False
+        last_end = max(bar.end for bar in bars)
+        return last_end <= watermark and last_end <= self._watermark
 
 
 encoded_candles = SharedEncoding()
