@@ -38,8 +38,8 @@ async def one_connection(clean_db: str) -> AsyncIterator[ReadPool]:
         await pool.close()
 
 
-async def server_time(conn: AsyncConnection[Any]) -> datetime:
-    cursor = await conn.execute("SELECT clock_timestamp()")
+async def server_time(conn: AsyncConnection[Any], statement: str = "SELECT clock_timestamp()") -> datetime:
+    cursor = await conn.execute(statement)
     row = await cursor.fetchone()
     assert row is not None
     value: datetime = row[0]
@@ -82,11 +82,7 @@ async def test_a_read_already_sent_is_never_joined(clean_db: str) -> None:
     reads = CoalescedReads(pool)
 
     async def slow_time(conn: AsyncConnection[Any]) -> datetime:
-        cursor = await conn.execute("SELECT clock_timestamp(), pg_sleep(0.3)")
-        row = await cursor.fetchone()
-        assert row is not None
-        value: datetime = row[0]
-        return value
+        return await server_time(conn, "SELECT clock_timestamp(), pg_sleep(0.3)")
 
     try:
         first = asyncio.create_task(reads.run("now", slow_time))
