@@ -34,7 +34,7 @@ import psycopg
 
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.url import libpq_url
-from harness import Service, keep
+from harness import Service, exit_by_targets
 from ledger import Ledger, check
 from postgres_faults import faultable_server, frozen, kill_postmaster, stop_immediately, wait_until
 from probes import (
@@ -45,7 +45,6 @@ from probes import (
     endpoint_header,
     endpoint_rows,
     every_endpoint,
-    misses,
     print_table,
     print_targets,
 )
@@ -284,12 +283,7 @@ def main() -> None:
     with faultable_server() as (server, url, tmp):
         campaign = run_campaign(server, url, plan, tmp)
     report(campaign)
-    missed = misses(campaign.targets())
-    for miss in missed:
-        print(f"MISSED: {miss}", file=sys.stderr)
-    if missed:
-        keep("faults-service.log", campaign.service_log)
-    sys.exit(1 if missed else 0)
+    exit_by_targets(campaign.targets(), "faults-service.log", campaign.service_log)
 
 
 if __name__ == "__main__":

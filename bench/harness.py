@@ -9,8 +9,9 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 import psycopg
@@ -19,6 +20,7 @@ from sqlalchemy.engine import make_url
 from adapters.postgres import migrations
 from adapters.postgres.embedded import EmbeddedPostgres, free_port
 from adapters.postgres.url import libpq_url
+from probes import Target, misses
 
 
 @contextlib.contextmanager
@@ -61,6 +63,16 @@ def keep(name: str, text: str) -> Path:
     path.write_text(text)
     print(f"kept in {path}", file=sys.stderr)
     return path
+
+
+def exit_by_targets(targets: Iterable[Target], log_name: str, service_log: str) -> NoReturn:
+    """Exit 0 when every target was met; else name each miss, keep the service's log and exit 1."""
+    missed = misses(targets)
+    for miss in missed:
+        print(f"MISSED: {miss}", file=sys.stderr)
+    if missed:
+        keep(log_name, service_log)
+    sys.exit(1 if missed else 0)
 
 
 # Settings a benchmark's own instance never takes from the caller's environment.

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from pathlib import Path
 import httpx
 import msgspec
 
-from harness import Service, drop_database, keep, own_database, postgres_server
+from harness import Service, drop_database, exit_by_targets, own_database, postgres_server
 from market_data_client.contract import IngestionStatusResponse
 from probes import (
     Endpoint,
@@ -38,7 +37,6 @@ from probes import (
     Sample,
     Target,
     deadline_seconds,
-    misses,
     ms,
     percentile,
     print_table,
@@ -306,12 +304,7 @@ def main() -> None:
     with postgres_server() as server_url, tempfile.TemporaryDirectory(prefix="mdp-load-") as tmp:
         run = run_load(server_url, shape, Path(tmp))
     report(run)
-    missed = misses(run.targets())
-    for miss in missed:
-        print(f"MISSED: {miss}", file=sys.stderr)
-    if missed:
-        keep("load-service.log", run.service_log)
-    sys.exit(1 if missed else 0)
+    exit_by_targets(run.targets(), "load-service.log", run.service_log)
 
 
 if __name__ == "__main__":

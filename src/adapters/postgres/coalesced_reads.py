@@ -34,7 +34,7 @@ class CoalescedReads:
         self._pool = pool
         self._unsent: dict[Hashable, asyncio.Future[Any]] = {}
         self.joined = 0
-        """Reads answered by an identical read they joined (for the benchmarks)."""
+        """Reads answered by an identical read they joined."""
 
     async def run(self, key: Hashable, read: Callable[[AsyncConnection[Any]], Awaitable[T]]) -> T:
         """`read` on a pooled connection, or the answer of the identical read (same `key`) waiting to be sent."""

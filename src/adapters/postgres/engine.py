@@ -13,7 +13,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
-from adapters.postgres.url import TCP_KEEPALIVE, sync_url
+from adapters.postgres.url import pooled_connection_options, sync_url
 from application.failures import describe
 from application.ports import DatabaseHealth
 from application.single_flight import SingleFlight
@@ -44,12 +44,9 @@ def build_engine(url: str, pool: PoolSettings, application_name: str = "mdp") ->
         pool_recycle=1800,
         # The most recently returned connection first: in steady use one stays warm (and unpinged).
         pool_use_lifo=True,
-        connect_args={
-            "connect_timeout": pool.connect_timeout_seconds,
-            "application_name": application_name,
-            "options": f"-c statement_timeout={pool.statement_timeout_ms} -c timezone=UTC",
-            **TCP_KEEPALIVE,
-        },
+        connect_args=pooled_connection_options(
+            pool.connect_timeout_seconds, pool.statement_timeout_ms, application_name
+        ),
     )
     _ping_when_idle(engine)
     return engine

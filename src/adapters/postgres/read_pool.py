@@ -37,7 +37,7 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from adapters.postgres.url import TCP_KEEPALIVE, libpq_url
+from adapters.postgres.url import libpq_url, pooled_connection_options
 from application.single_flight import SingleFlight
 
 log = logging.getLogger("mdp.db")
@@ -63,10 +63,9 @@ class ReadPool:
         self._conninfo = libpq_url(url)
         self._connect_options: dict[str, Any] = {
             "autocommit": True,
-            "connect_timeout": settings.connect_timeout_seconds,
-            "application_name": application_name,
-            "options": f"-c statement_timeout={settings.statement_timeout_ms} -c timezone=UTC",
-            **TCP_KEEPALIVE,
+            **pooled_connection_options(
+                settings.connect_timeout_seconds, settings.statement_timeout_ms, application_name
+            ),
         }
         self._pool: AsyncConnectionPool[AsyncConnection[Any]] | None = None
         self._shut = False

@@ -32,3 +32,15 @@ TCP_KEEPALIVE: dict[str, int] = {
 """libpq options for every connection: a peer that vanished (host down, network cut) is noticed in
 about 11 s, not the kernel's two hours, and a write nobody acknowledges fails after 10 s. A
 frozen server on a live host still acknowledges at the TCP level: request deadlines cover that."""
+
+
+def pooled_connection_options(
+    connect_timeout_seconds: int, statement_timeout_ms: int, application_name: str
+) -> dict[str, object]:
+    """libpq options of a pooled connection: bounded connect and statements, UTC sessions, keepalives."""
+    return {
+        "connect_timeout": connect_timeout_seconds,
+        "application_name": application_name,
+        "options": f"-c statement_timeout={statement_timeout_ms} -c timezone=UTC",
+        **TCP_KEEPALIVE,
+    }
